@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// twinrender: a spool daemon that renders consented, watermarked images of fashion models'
+/// digital twins on CPU render hosts. One module per pipeline stage; `TwinDaemon` composes them.
+let package = Package(
+    name: "twinrender",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "twinrender", targets: ["twinrender"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // System-library shims (Debian: libopenblas-dev, libpng-dev, libjpeg62-turbo-dev).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
+
+        // Stages.
+        .target(name: "TwinSpool"),
+        .target(
+            name: "TwinInference",
+            dependencies: ["CBLAS", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])]
+        ),
+        .target(name: "TwinConsent", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "TwinImaging", dependencies: ["CPNG", "CJPEG"]),
+        .target(name: "TwinLedger", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+
+        // Composition.
+        .target(
+            name: "TwinDaemon",
+            dependencies: [
+                "TwinSpool", "TwinInference", "TwinConsent", "TwinImaging", "TwinLedger",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "twinrender",
+            dependencies: ["TwinDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        .testTarget(name: "TwinSpoolTests", dependencies: ["TwinSpool"]),
+        .testTarget(name: "TwinInferenceTests", dependencies: ["TwinInference"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TwinConsentTests", dependencies: ["TwinConsent"]),
+        .testTarget(name: "TwinImagingTests", dependencies: ["TwinImaging"]),
+        .testTarget(name: "TwinLedgerTests", dependencies: ["TwinLedger"]),
+        .testTarget(name: "TwinDaemonTests", dependencies: ["TwinDaemon", "twinrender"]),
+    ]
+)

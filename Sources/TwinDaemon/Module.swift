@@ -1,0 +1,2 @@
+/// `TwinDaemon`: see README.md for this stage's role in the pipeline.
+public enum TwinDaemonModule {}

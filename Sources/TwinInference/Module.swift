@@ -1,0 +1,2 @@
+/// `TwinInference`: see README.md for this stage's role in the pipeline.
+public enum TwinInferenceModule {}

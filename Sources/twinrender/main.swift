@@ -1,0 +1,2 @@
+import TwinDaemon
+print("twinrender")
