@@ -1,0 +1,37 @@
+import Foundation
+
+extension ConsentRegistry {
+    /// Evaluates `request` and, when allowed, reserves its images — one atomic step under the
+    /// reservations lock, so parallel workers and daemons never overshoot a grant's max images.
+    ///
+    /// Call it when the job is claimed and again right before delivery with the same job id: the
+    /// job's own reservation is not counted against it, and is kept (or moved to the newly chosen
+    /// grant). When the decision is a denial the job's reservation is released.
+    ///
+    /// - Parameter delivered: images delivered under a grant uid according to the royalty ledger.
+    ///   It is called while the lock is held and must read the ledger as it is now (no cache), or
+    ///   a concurrent delivery could be missed.
+    public func authorize(
+        _ request: ConsentRequest, at date: Date, reservations: QuotaReservations, delivered: (String) throws -> Int
+    ) throws -> ConsentDecision {
+        try reservations.withLockedState { state in
+            var deliveredError: (any Error)?
+            let decision = evaluate(request, at: date) { uid in
+                let reserved = state.reservations.filter { $0.grant == uid && $0.job != request.job }.reduce(0) { $0 + $1.count }
+                do {
+                    return try delivered(uid) + reserved
+                } catch {
+                    deliveredError = error
+                    return Int.max / 2
+                }
+            }
+            if let deliveredError { throw deliveredError }
+            state.reservations.removeAll { $0.job == request.job }
+            if case .allowed(let grant) = decision {
+                state.reservations.append(QuotaReservations.Reservation(
+                    job: request.job, grant: grant.uid, count: request.count, reservedAt: UTCDate.format(date)))
+            }
+            return decision
+        }
+    }
+}

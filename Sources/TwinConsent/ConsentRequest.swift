@@ -1,0 +1,54 @@
+import Foundation
+
+/// What a job asks for, as far as consent is concerned. Built by the daemon from the job file.
+public struct ConsentRequest: Codable, Equatable, Sendable {
+    /// Job id (used for quota reservations and the audit log).
+    public let job: String
+    /// Twin id.
+    public let twin: String
+    /// Licensee party id (the brand the images are for).
+    public let licensee: String
+    /// Purpose token, e.g. `ecommerce`.
+    public let purpose: String
+    /// ISO 3166-1 alpha-2 territory of use, or `EU` (then every member state must be granted).
+    public let territory: String
+    /// Number of images the job delivers; at least 1.
+    public let count: Int
+    /// Content tags of the job (e.g. `swimwear`); none of them may be prohibited by the grant.
+    public let contentTags: [String]
+    /// Lowercase hex SHA-256 of the twin's weight file as it is now (computed by the daemon, see
+    /// `WeightsDigestCache`); `nil` when the file is missing or unreadable.
+    public let twinWeightsSHA256: String?
+
+    /// Validates and creates a request.
+    public init(
+        job: String, twin: String, licensee: String, purpose: String, territory: String, count: Int,
+        contentTags: [String] = [], twinWeightsSHA256: String?
+    ) throws {
+        try validateIdentifier(job, field: "job id")
+        try validateIdentifier(twin, field: "twin")
+        try validateIdentifier(licensee, field: "licensee")
+        try validateToken(purpose, field: "purpose")
+        _ = try Territory.expand(territory)
+        guard count >= 1 else { throw ConsentError.invalidValue("image count must be at least 1, got \(count)") }
+        for tag in contentTags { try validateToken(tag, field: "content tag") }
+        self.job = job
+        self.twin = twin
+        self.licensee = licensee
+        self.purpose = purpose
+        self.territory = territory
+        self.count = count
+        self.contentTags = contentTags
+        self.twinWeightsSHA256 = twinWeightsSHA256
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            job: c.decode(String.self, forKey: .job), twin: c.decode(String.self, forKey: .twin),
+            licensee: c.decode(String.self, forKey: .licensee), purpose: c.decode(String.self, forKey: .purpose),
+            territory: c.decode(String.self, forKey: .territory), count: c.decode(Int.self, forKey: .count),
+            contentTags: c.decodeIfPresent([String].self, forKey: .contentTags) ?? [],
+            twinWeightsSHA256: c.decodeIfPresent(String.self, forKey: .twinWeightsSHA256))
+    }
+}

@@ -1,0 +1,40 @@
+// Validation of the identifiers and tokens used in registry records. Party, twin and grant ids
+// become file names, so they are restricted to a safe alphabet; purposes and content tags are
+// lowercase tokens so that comparisons are exact and case-free.
+
+/// Checks that `value` is a registry id: 1–64 characters of `A–Z a–z 0–9 . _ -`, starting with a
+/// letter or digit (so never `.` or `..`, never a path).
+func validateIdentifier(_ value: String, field: String) throws(ConsentError) {
+    let bytes = Array(value.utf8)
+    guard (1...64).contains(bytes.count),
+          bytes.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }),
+          isAlphanumeric(bytes[0])
+    else {
+        throw .invalidValue("\(field) '\(value)' is not a valid id (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)")
+    }
+}
+
+/// Checks that `value` is a lowercase token (purpose or content tag): 1–32 characters of
+/// `a–z 0–9 _ -`.
+func validateToken(_ value: String, field: String) throws(ConsentError) {
+    let bytes = Array(value.utf8)
+    guard (1...32).contains(bytes.count),
+          bytes.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+              || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+    else {
+        throw .invalidValue("\(field) '\(value)' is not a valid token (1-32 characters of a-z 0-9 _ -)")
+    }
+}
+
+/// Checks that `value` is 64 lowercase hexadecimal characters (a SHA-256 digest).
+func validateSHA256Hex(_ value: String, field: String) throws(ConsentError) {
+    let bytes = Array(value.utf8)
+    guard bytes.count == 64,
+          bytes.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) })
+    else { throw .invalidValue("\(field) '\(value)' is not a lowercase hex SHA-256 digest") }
+}
+
+private func isAlphanumeric(_ byte: UInt8) -> Bool {
+    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+}

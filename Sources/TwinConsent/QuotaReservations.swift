@@ -1,0 +1,99 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Images reserved by jobs in flight, shared by every worker and daemon process on the host (or on
+/// a shared file system with working `flock`).
+///
+/// State lives in one JSON file (`{"reservations":[{"job","grant","count","reservedAt"}]}`); each
+/// operation takes an exclusive `flock` on a sibling `<file>.lock`, reads the file, changes it, and
+/// replaces it atomically (temporary file + rename) before unlocking. So a check of
+/// delivered + reserved + count ≤ max images and the reservation that follows are one atomic step.
+///
+/// Protocol for the daemon: `ConsentRegistry.authorize` when a job is claimed and again right
+/// before delivery (same job id: the reservation is reused, not doubled); write the royalty event;
+/// then `release(job:)`. Between the ledger write and the release the images count twice, which
+/// errs on the safe side. If a process dies holding a reservation, the reservation stays (again the
+/// safe side) until `release(job:)` is called for that job, e.g. when the job is requeued and
+/// finished, or removed by an operator.
+public final class QuotaReservations: Sendable {
+    /// One job's reservation.
+    public struct Reservation: Codable, Equatable, Sendable {
+        /// Job id.
+        public let job: String
+        /// Grant uid the images count against.
+        public let grant: String
+        /// Number of images.
+        public let count: Int
+        /// When first reserved, `YYYY-MM-DDTHH:MM:SSZ`.
+        public let reservedAt: String
+    }
+
+    struct State: Codable {
+        var reservations: [Reservation]
+    }
+
+    /// The reservations file.
+    public let file: URL
+
+    /// Uses `file` (created on first reservation; its directory must exist).
+    public init(file: URL) { self.file = file }
+
+    /// Reserves `count` images of `grant` for `job` if `delivered` + everything reserved by other
+    /// jobs + `count` ≤ `grant.terms.maxImages`. Idempotent per job: a job that already holds a
+    /// reservation gets it replaced (never counted twice). Returns whether the job now holds it.
+    public func reserve(grant: Grant, job: String, count: Int, delivered: Int, at date: Date = Date()) throws -> Bool {
+        try withLockedState { state in
+            let others = state.reservations.filter { $0.grant == grant.uid && $0.job != job }.reduce(0) { $0 + $1.count }
+            guard delivered + others + count <= grant.terms.maxImages else { return false }
+            state.reservations.removeAll { $0.job == job }
+            state.reservations.append(Reservation(job: job, grant: grant.uid, count: count, reservedAt: UTCDate.format(date)))
+            return true
+        }
+    }
+
+    /// Drops `job`'s reservation, if any.
+    public func release(job: String) throws {
+        try withLockedState { state in state.reservations.removeAll { $0.job == job } }
+    }
+
+    /// All current reservations, sorted by job.
+    public func all() throws -> [Reservation] {
+        try withLockedState { state in state.reservations }
+    }
+
+    /// Runs `body` on the current state under the exclusive lock, writing the state back if it
+    /// changed.
+    func withLockedState<T>(_ body: (inout State) throws -> T) throws -> T {
+        let lockPath = file.path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ConsentError.io("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw ConsentError.io("cannot lock \(lockPath): \(String(cString: strerror(errno)))") }
+        }
+        defer { flock(fd, LOCK_UN) }
+
+        var state = State(reservations: [])
+        if FileManager.default.fileExists(atPath: file.path) {
+            let bytes = try readRegularFile(file, limit: 64 << 20)
+            do {
+                state = try JSONDecoder().decode(State.self, from: Data(bytes))
+            } catch {
+                throw ConsentError.malformedFile("quota reservations file \(file.path) is damaged: \(error)")
+            }
+        }
+        let before = state.reservations
+        let result = try body(&state)
+        if state.reservations != before {
+            state.reservations.sort { $0.job < $1.job }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            try writeAtomically(file, contents: Array(try encoder.encode(state)))
+        }
+        return result
+    }
+}
