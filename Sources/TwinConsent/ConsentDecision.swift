@@ -42,6 +42,14 @@ public struct ConsentDenial: Error, Equatable, Sendable, CustomStringConvertible
     /// Uid of the closest grant, if the refusal is about one.
     public let grantUID: String?
 
+    /// A refusal; the daemon makes its own for decisions taken outside `evaluate` (a quota
+    /// reservation lost to a parallel worker, a reserved grant revoked during the render).
+    public init(code: ConsentCode, message: String, grantUID: String?) {
+        self.code = code
+        self.message = message
+        self.grantUID = grantUID
+    }
+
     public var description: String { "\(code.rawValue): \(message)" }
 }
 
