@@ -1,0 +1,192 @@
+// Role: the royalty event (one JSON line per delivered image) and the draft the daemon fills in.
+// The line format, field order and hashing live in CanonicalLine.swift; this file holds the values,
+// their derivations (event id, watermark payload, due date) and the validation of a draft.
+// Failure modes: a draft with an empty/control-character text field, a malformed hash, a negative
+// amount, a commission above the amount or a malformed currency is refused with `invalidDraft`.
+
+import Crypto
+import Foundation
+
+/// One delivered image's royalty record, as stored (one line) in a host's ledger segment.
+///
+/// `hash` is SHA-256 over the canonical line without its `hash` field; `prevHash` is the previous
+/// line's `hash` in the same segment (64 zeros for the first line), so every line chains to the one
+/// before it.
+public struct RoyaltyEvent: Sendable, Hashable {
+    /// Deterministic from `job` and `imageIndex`: see ``eventID(job:imageIndex:)``. The exactly-once key.
+    public let eventID: String
+    /// The spool job that produced the image.
+    public let job: String
+    /// Index of the image within the job (0-based).
+    public let imageIndex: Int
+    /// The digital twin rendered.
+    public let twin: String
+    /// The payee party: the model the twin belongs to.
+    public let model: String
+    /// The party licensed to use the image.
+    public let licensee: String
+    /// Consent grant uid the image was rendered under.
+    public let grant: String
+    /// Hash of the consent grant document, as the consent stage reports it.
+    public let grantHash: String
+    /// Licensed purpose (e.g. `ecommerce`).
+    public let purpose: String
+    /// Licensed territory (e.g. `EU`, `US`, `WORLD`).
+    public let territory: String
+    /// When the image was delivered (UTC, whole seconds).
+    public let deliveredAt: UTCTimestamp
+    /// SHA-256 of the delivered image file, 64 lowercase hex digits.
+    public let outputSHA256: String
+    /// The 64-bit payload embedded in the image's invisible watermark: see ``watermarkPayload(eventID:)``.
+    public let watermarkPayload: UInt64
+    /// Gross royalty in minor units of `currency`.
+    public let amount: Int64
+    /// Agency commission in minor units of `currency`, `0...amount`.
+    public let agencyCommission: Int64
+    /// ISO 4217 alphabetic code (three uppercase letters).
+    public let currency: String
+    /// `deliveredAt`'s UTC day plus the grant's payment days.
+    public let dueDate: CalendarDate
+    /// The render host whose segment holds this event.
+    public let host: String
+    /// Position in the host's segment, starting at 1.
+    public let seq: Int64
+    /// The previous line's `hash` (64 zeros for seq 1).
+    public let prevHash: String
+    /// SHA-256 over the canonical line without this field, 64 lowercase hex digits.
+    public let hash: String
+
+    /// `prevHash` of the first line of every segment.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    /// The event id for image `imageIndex` of `job`: `evt-` and the first 16 bytes (32 hex digits) of
+    /// SHA-256 over `twinrender-royalty-event/1`, the job id and the index, each followed by a newline.
+    public static func eventID(job: String, imageIndex: Int) -> String {
+        let digest = SHA256.hash(data: Data("twinrender-royalty-event/1\n\(job)\n\(imageIndex)\n".utf8))
+        return "evt-" + hex(digest.prefix(16))
+    }
+
+    /// The watermark payload for `eventID`: the first 8 bytes of SHA-256 of the id, big-endian.
+    public static func watermarkPayload(eventID: String) -> UInt64 {
+        SHA256.hash(data: Data(eventID.utf8)).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// `payload` as the 16 lowercase hex digits the ledger line stores.
+    public static func watermarkPayloadHex(_ payload: UInt64) -> String {
+        let digits = String(payload, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// Net royalty to the model: `amount - agencyCommission`.
+    public var net: Int64 { amount - agencyCommission }
+
+    /// Memberwise; values are trusted (the ledger builds events from validated drafts or checked lines).
+    init(eventID: String, job: String, imageIndex: Int, twin: String, model: String, licensee: String,
+         grant: String, grantHash: String, purpose: String, territory: String, deliveredAt: UTCTimestamp,
+         outputSHA256: String, watermarkPayload: UInt64, amount: Int64, agencyCommission: Int64,
+         currency: String, dueDate: CalendarDate, host: String, seq: Int64, prevHash: String, hash: String) {
+        self.eventID = eventID; self.job = job; self.imageIndex = imageIndex; self.twin = twin
+        self.model = model; self.licensee = licensee; self.grant = grant; self.grantHash = grantHash
+        self.purpose = purpose; self.territory = territory; self.deliveredAt = deliveredAt
+        self.outputSHA256 = outputSHA256; self.watermarkPayload = watermarkPayload; self.amount = amount
+        self.agencyCommission = agencyCommission; self.currency = currency; self.dueDate = dueDate
+        self.host = host; self.seq = seq; self.prevHash = prevHash; self.hash = hash
+    }
+}
+
+/// What the daemon knows about a delivered image; ``RoyaltyLedger/append(_:quota:)`` turns it into a
+/// ``RoyaltyEvent`` by adding the id, payload, due date, host, sequence number and hashes.
+public struct RoyaltyEventDraft: Sendable, Hashable {
+    public var job: String
+    public var imageIndex: Int
+    public var twin: String
+    public var model: String
+    public var licensee: String
+    public var grant: String
+    public var grantHash: String
+    public var purpose: String
+    public var territory: String
+    public var deliveredAt: UTCTimestamp
+    /// SHA-256 of the delivered image file, 64 lowercase hex digits.
+    public var outputSHA256: String
+    public var amount: Int64
+    public var agencyCommission: Int64
+    public var currency: String
+    /// The grant's payment term: `dueDate = deliveredAt`'s UTC day + `paymentDays` (0...3650).
+    public var paymentDays: Int
+
+    /// Memberwise initializer; validation happens on append.
+    public init(job: String, imageIndex: Int, twin: String, model: String, licensee: String, grant: String,
+                grantHash: String, purpose: String, territory: String, deliveredAt: UTCTimestamp,
+                outputSHA256: String, amount: Int64, agencyCommission: Int64, currency: String, paymentDays: Int) {
+        self.job = job; self.imageIndex = imageIndex; self.twin = twin; self.model = model
+        self.licensee = licensee; self.grant = grant; self.grantHash = grantHash; self.purpose = purpose
+        self.territory = territory; self.deliveredAt = deliveredAt; self.outputSHA256 = outputSHA256
+        self.amount = amount; self.agencyCommission = agencyCommission; self.currency = currency
+        self.paymentDays = paymentDays
+    }
+
+    /// ``RoyaltyEvent/eventID(job:imageIndex:)`` of this draft.
+    public var eventID: String { RoyaltyEvent.eventID(job: job, imageIndex: imageIndex) }
+
+    /// ``RoyaltyEvent/watermarkPayload(eventID:)`` of this draft: what the daemon embeds in the image.
+    public var watermarkPayload: UInt64 { RoyaltyEvent.watermarkPayload(eventID: eventID) }
+
+    /// Throws `invalidDraft` naming the first bad field.
+    func validate() throws {
+        for (name, value) in [("job", job), ("twin", twin), ("model", model), ("licensee", licensee),
+                              ("grant", grant), ("grant_hash", grantHash), ("purpose", purpose),
+                              ("territory", territory)] {
+            guard isPlainText(value) else {
+                throw LedgerError.invalidDraft("\(name) must be 1...256 bytes of text without control characters")
+            }
+        }
+        guard imageIndex >= 0 else { throw LedgerError.invalidDraft("image_index must be >= 0, got \(imageIndex)") }
+        guard isLowerHex(outputSHA256, count: 64) else {
+            throw LedgerError.invalidDraft("output_sha256 must be 64 lowercase hex digits")
+        }
+        guard amount >= 0 else { throw LedgerError.invalidDraft("amount must be >= 0, got \(amount)") }
+        guard (0...amount).contains(agencyCommission) else {
+            throw LedgerError.invalidDraft("agency_commission must be in 0...amount (\(amount)), got \(agencyCommission)")
+        }
+        guard isCurrencyCode(currency) else {
+            throw LedgerError.invalidDraft("currency must be three uppercase letters (ISO 4217), got \(currency.debugDescription)")
+        }
+        guard (0...3650).contains(paymentDays) else {
+            throw LedgerError.invalidDraft("payment days must be in 0...3650, got \(paymentDays)")
+        }
+    }
+
+    /// The first content field where `event` differs from this draft (delivery time excepted: a
+    /// re-delivery after a crash happens later), or nil when they describe the same delivery.
+    func conflictingField(with event: RoyaltyEvent) -> String? {
+        let pairs: [(String, Bool)] = [
+            ("job", job == event.job), ("image_index", imageIndex == event.imageIndex),
+            ("twin", twin == event.twin), ("model", model == event.model), ("licensee", licensee == event.licensee),
+            ("grant", grant == event.grant), ("grant_hash", grantHash == event.grantHash),
+            ("purpose", purpose == event.purpose), ("territory", territory == event.territory),
+            ("output_sha256", outputSHA256 == event.outputSHA256), ("amount", amount == event.amount),
+            ("agency_commission", agencyCommission == event.agencyCommission), ("currency", currency == event.currency),
+        ]
+        return pairs.first { !$0.1 }?.0
+    }
+}
+
+func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
+    return String(decoding: out, as: UTF8.self)
+}
+
+func isLowerHex(_ text: String, count: Int) -> Bool {
+    text.utf8.count == count && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+}
+
+func isCurrencyCode(_ text: String) -> Bool {
+    text.utf8.count == 3 && text.utf8.allSatisfy { (65...90).contains($0) }
+}
+
+func isPlainText(_ text: String) -> Bool {
+    (1...256).contains(text.utf8.count) && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+}
