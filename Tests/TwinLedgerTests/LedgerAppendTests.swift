@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+@testable import TwinLedger
+
+@Suite struct LedgerAppendTests {
+    @Test func eventsChainByHashAndSequence() throws {
+        let dir = makeTempDirectory()
+        let ledger = try RoyaltyLedger(directory: dir, host: "render-1")
+        let events = try appendEvents(ledger, count: 5)
+        #expect(events.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(events[0].prevHash == RoyaltyEvent.genesisHash)
+        for (previous, next) in zip(events, events.dropFirst()) { #expect(next.prevHash == previous.hash) }
+        #expect(Set(events.map(\.hash)).count == 5)
+        let lines = try segmentLines(ledger.segmentURL)
+        #expect(lines.count == 5)
+        #expect(lines[0] == CanonicalLine.line(of: events[0]))
+        #expect(ledger.reader.verify().isValid)
+        #expect(ledger.segmentURL.lastPathComponent == "render-1.jsonl")
+    }
+
+    @Test func lineHasTheIssueFieldsInOrder() throws {
+        let ledger = try RoyaltyLedger(directory: makeTempDirectory(), host: "h")
+        let event = try ledger.append(sampleDraft())
+        let line = try #require(try segmentLines(ledger.segmentURL).first)
+        let keys = ["event_id", "job", "image_index", "twin", "model", "licensee", "grant", "grant_hash", "purpose",
+                    "territory", "delivered_at", "output_sha256", "watermark_payload", "amount", "agency_commission",
+                    "currency", "due_date", "host", "seq", "prev_hash", "hash"]
+        let positions = keys.map { line.range(of: "\"\($0)\":")!.lowerBound }
+        #expect(positions == positions.sorted())
+        #expect(line.contains("\"delivered_at\":\"2026-03-05T10:00:00Z\""))
+        #expect(line.contains("\"due_date\":\"2026-04-04\""))
+        #expect(line.contains("\"amount\":1250,\"agency_commission\":250,\"currency\":\"EUR\""))
+        #expect(line.contains("\"watermark_payload\":\"\(RoyaltyEvent.watermarkPayloadHex(event.watermarkPayload))\""))
+        #expect(event.net == 1000)
+    }
+
+    @Test func idsAndPayloadsAreDeterministicAndDistinct() {
+        let id = RoyaltyEvent.eventID(job: "job-1", imageIndex: 0)
+        #expect(id == RoyaltyEvent.eventID(job: "job-1", imageIndex: 0))
+        #expect(id.hasPrefix("evt-") && id.count == 36)
+        #expect(id != RoyaltyEvent.eventID(job: "job-1", imageIndex: 1))
+        #expect(RoyaltyEvent.eventID(job: "job-1", imageIndex: 10) != RoyaltyEvent.eventID(job: "job-11", imageIndex: 0))
+        let payloads = Set((0..<1000).map { RoyaltyEvent.watermarkPayload(eventID: RoyaltyEvent.eventID(job: "j", imageIndex: $0)) })
+        #expect(payloads.count == 1000)
+        #expect(RoyaltyEvent.watermarkPayloadHex(0xab) == "00000000000000ab")
+        #expect(sampleDraft().watermarkPayload == RoyaltyEvent.watermarkPayload(eventID: sampleDraft().eventID))
+    }
+
+    @Test func appendIsIdempotentOnEventID() throws {
+        let dir = makeTempDirectory()
+        let ledger = try RoyaltyLedger(directory: dir, host: "h")
+        let first = try ledger.append(sampleDraft(at: march5()))
+        // A re-delivery after a crash happens later; the original event stands.
+        let again = try ledger.append(sampleDraft(at: march5(plus: 3600)))
+        #expect(again == first)
+        #expect(try segmentLines(ledger.segmentURL).count == 1)
+        #expect(ledger.localCount == 1)
+    }
+
+    @Test func idempotencySurvivesReopen() throws {
+        let dir = makeTempDirectory()
+        let first: RoyaltyEvent
+        do {
+            let ledger = try RoyaltyLedger(directory: dir, host: "h")
+            first = try ledger.append(sampleDraft())
+        }
+        let ledger = try RoyaltyLedger(directory: dir, host: "h")
+        #expect(try ledger.append(sampleDraft(at: march5(plus: 99))) == first)
+        let second = try ledger.append(sampleDraft(job: "job-2"))
+        #expect(second.seq == 2 && second.prevHash == first.hash)
+        #expect(try segmentLines(ledger.segmentURL).count == 2)
+    }
+
+    @Test func sameIDWithDifferentContentIsAConflict() throws {
+        let ledger = try RoyaltyLedger(directory: makeTempDirectory(), host: "h")
+        _ = try ledger.append(sampleDraft())
+        var changed = sampleDraft()
+        changed.outputSHA256 = String(repeating: "1", count: 64)
+        #expect(throws: LedgerError.conflictingEvent(eventID: changed.eventID, field: "output_sha256")) {
+            try ledger.append(changed)
+        }
+        #expect(throws: LedgerError.conflictingEvent(eventID: changed.eventID, field: "amount")) {
+            try ledger.append(sampleDraft(amount: 1, commission: 0))
+        }
+    }
+
+    @Test func invalidDraftsAreRefusedWithTheFieldNamed() throws {
+        let ledger = try RoyaltyLedger(directory: makeTempDirectory(), host: "h")
+        func reason(_ draft: RoyaltyEventDraft) -> String {
+            do { _ = try ledger.append(draft); return "accepted" } catch { return "\(error)" }
+        }
+        var d = sampleDraft(); d.job = ""
+        #expect(reason(d).contains("job"))
+        d = sampleDraft(); d.licensee = "a\nb"
+        #expect(reason(d).contains("licensee"))
+        d = sampleDraft(); d.outputSHA256 = "ABC"
+        #expect(reason(d).contains("output_sha256"))
+        #expect(reason(sampleDraft(amount: -1, commission: 0)).contains("amount"))
+        #expect(reason(sampleDraft(amount: 100, commission: 101)).contains("agency_commission"))
+        #expect(reason(sampleDraft(currency: "eur")).contains("currency"))
+        #expect(reason(sampleDraft(paymentDays: -1)).contains("payment days"))
+        d = sampleDraft(); d.imageIndex = -1
+        #expect(reason(d).contains("image_index"))
+        #expect(try segmentLines(ledger.segmentURL).isEmpty)
+    }
+
+    @Test func quotaIsEnforcedAtTheCommitPoint() throws {
+        let ledger = try RoyaltyLedger(directory: makeTempDirectory(), host: "h")
+        _ = try ledger.append(sampleDraft(job: "a"), quota: 2)
+        _ = try ledger.append(sampleDraft(job: "b"), quota: 2)
+        #expect(throws: LedgerError.quotaExhausted(grant: "grant-1", quota: 2)) {
+            try ledger.append(sampleDraft(job: "c"), quota: 2)
+        }
+        // Re-appending an already delivered event is not a new delivery.
+        #expect(try ledger.append(sampleDraft(job: "b"), quota: 2).job == "b")
+        #expect(try ledger.append(sampleDraft(job: "c", grant: "grant-2"), quota: 2).seq == 3)
+        #expect(try ledger.reader.deliveredCount(grant: "grant-1") == 2)
+    }
+
+    @Test func hostNamesAreChecked() {
+        for bad in ["", ".hidden", "a/b", "a b", "../x", String(repeating: "h", count: 129)] {
+            #expect(throws: LedgerError.invalidHost(bad)) { try RoyaltyLedger(directory: makeTempDirectory(), host: bad) }
+        }
+    }
+
+    @Test func secondWriterForTheSameHostIsLockedOut() throws {
+        let dir = makeTempDirectory()
+        let ledger = try RoyaltyLedger(directory: dir, host: "h")
+        #expect(throws: LedgerError.segmentLocked(ledger.segmentURL.path)) { try RoyaltyLedger(directory: dir, host: "h") }
+        withExtendedLifetime(ledger) {}
+    }
+
+    @Test func hostsAppendConcurrentlyToTheirOwnSegments() async throws {
+        let dir = makeTempDirectory()
+        let hosts = ["render-a", "render-b", "render-c"]
+        // Separate ledgers hold separate open files and flocks, as separate processes do.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for host in hosts {
+                group.addTask {
+                    let ledger = try RoyaltyLedger(directory: dir, host: host)
+                    try appendEvents(ledger, count: 40, prefix: host)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let verification = LedgerReader(directory: dir).verify()
+        #expect(verification.isValid, "\(verification.problems)")
+        #expect(verification.segments.map(\.host) == hosts)
+        #expect(verification.segments.map(\.lastSeq) == [40, 40, 40])
+        let events = try LedgerReader(directory: dir).events()
+        #expect(events.count == 120)
+        #expect(Set(events.map(\.eventID)).count == 120)
+        #expect(try LedgerReader(directory: dir).deliveredCount(grant: "grant-1") == 120)
+    }
+}
