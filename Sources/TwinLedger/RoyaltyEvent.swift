@@ -80,6 +80,9 @@ public struct RoyaltyEvent: Sendable, Hashable {
     /// Net royalty to the model: `amount - agencyCommission`.
     public var net: Int64 { amount - agencyCommission }
 
+    /// The event's ledger line (canonical JSON, without the newline).
+    public var jsonLine: String { CanonicalLine.line(of: self) }
+
     /// Memberwise; values are trusted (the ledger builds events from validated drafts or checked lines).
     init(eventID: String, job: String, imageIndex: Int, twin: String, model: String, licensee: String,
          grant: String, grantHash: String, purpose: String, territory: String, deliveredAt: UTCTimestamp,
