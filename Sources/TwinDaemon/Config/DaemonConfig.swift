@@ -1,0 +1,195 @@
+import Foundation
+
+/// Everything the daemon and the CLI read from `twinrender.toml`. Every field has a documented
+/// default; `Config/twinrender.toml` is the annotated example. Relative paths are resolved
+/// against the directory of the config file.
+public struct DaemonConfig: Sendable {
+    /// Where the config came from (for messages); nil for the built-in defaults.
+    public var source: URL?
+    /// `host`: this host's name in active job names, ledger segments and logs. Default: the system host name.
+    public var host: String = DaemonConfig.systemHostName()
+
+    /// `spool.directory`. Default `/var/spool/twinrender`.
+    public var spoolDirectory = URL(fileURLWithPath: "/var/spool/twinrender")
+    /// `spool.rescan_interval_seconds`: full rescan period (inotify only wakes sooner). Default 5.
+    public var rescanInterval: Double = 5
+    /// `spool.max_attempts`: interrupted or failed renders before a job goes to `failed/`. Default 3.
+    public var maxAttempts = 3
+    /// `spool.max_job_bytes`: larger job files are rejected unread. Default 65536.
+    public var maxJobBytes = 64 * 1024
+
+    /// `model.directory`: the model package folder. Default `/usr/local/share/twinrender/models/twin-mini-v1`.
+    public var modelDirectory = URL(fileURLWithPath: "/usr/local/share/twinrender/models/twin-mini-v1")
+
+    /// `consent.registry`: the consent registry folder. Default `/var/lib/twinrender/registry`.
+    public var consentRegistryDirectory = URL(fileURLWithPath: "/var/lib/twinrender/registry")
+
+    /// `ledger.directory`: royalty ledger segments. Default `/var/lib/twinrender/ledger`.
+    public var ledgerDirectory = URL(fileURLWithPath: "/var/lib/twinrender/ledger")
+
+    /// `log.directory`: `status.jsonl` and `consent-audit.jsonl`. Default `/var/log/twinrender`.
+    public var logDirectory = URL(fileURLWithPath: "/var/log/twinrender")
+    /// `log.level`: `trace`, `debug`, `info`, `notice`, `warning`, `error`. Default `info`.
+    public var logLevel = "info"
+    /// `log.progress_interval_seconds`: at most one `render.progress` line per job per interval. Default 1.
+    public var progressInterval: Double = 1
+    /// `log.heartbeat_interval_seconds`: `heartbeat` lines and state-file rewrites. Default 30.
+    public var heartbeatInterval: Double = 30
+
+    /// `workers.count`: renders run at once. Default 1.
+    public var workers = 1
+    /// `workers.blas_threads`: threads per render (BLAS and elementwise kernels). Default 2.
+    /// Keep `count × blas_threads` at or below the cores.
+    public var blasThreads = 2
+
+    /// `shutdown.grace_period_seconds`: on SIGTERM a running render may finish within this;
+    /// after it the render is stopped and the job put back in `incoming/`. Default 60.
+    public var gracePeriod: Double = 60
+
+    /// `output.png_compression`: zlib level 0–9 for delivered PNGs. Default 6.
+    public var pngCompression = 6
+    /// `output.label`: draw the visible "AI-generated" label. Default true; a grant may require it.
+    public var label = true
+    /// `output.label_corner`: `top-left`, `top-right`, `bottom-left`, `bottom-right`. Default `bottom-right`.
+    public var labelCorner = "bottom-right"
+    /// `output.label_opacity`: 0.2–1. Default 0.85.
+    public var labelOpacity: Double = 0.85
+    /// `output.label_scale`: integer glyph scale 1–8. Default 1.
+    public var labelScale = 1
+
+    public init() {}
+
+    /// The config path the CLI uses: `--config`, else `$TWINRENDER_CONFIG`, else `/etc/twinrender/twinrender.toml`.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        environment["TWINRENDER_CONFIG"] ?? "/etc/twinrender/twinrender.toml"
+    }
+
+    /// Reads and validates a config file. Throws `ConfigError` naming the file and the key.
+    public static func load(path: String) throws -> DaemonConfig {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw ConfigError("\(url.path): cannot read config: \(error.localizedDescription)")
+        }
+        do {
+            return try parse(text, baseDirectory: url.deletingLastPathComponent(), source: url)
+        } catch let error as ConfigError {
+            throw ConfigError("\(url.path): \(error.description)")
+        }
+    }
+
+    /// Parses config text; relative paths resolve against `baseDirectory`.
+    public static func parse(_ text: String, baseDirectory: URL, source: URL? = nil) throws -> DaemonConfig {
+        let document = try TOMLDocument(parsing: text)
+        var config = DaemonConfig()
+        config.source = source
+        var reader = ConfigReader(document: document, base: baseDirectory)
+        if let host = try reader.string("host") {
+            guard !host.isEmpty, !host.contains("~"), !host.contains("/"), host.utf8.count <= 64 else {
+                throw ConfigError.outOfRange("host", "must be 1-64 characters without '~' or '/'")
+            }
+            config.host = host
+        }
+        config.spoolDirectory = try reader.path("spool.directory") ?? config.spoolDirectory
+        config.rescanInterval = try reader.number("spool.rescan_interval_seconds", in: 0.05...3600) ?? config.rescanInterval
+        config.maxAttempts = try reader.integer("spool.max_attempts", in: 1...100) ?? config.maxAttempts
+        config.maxJobBytes = try reader.integer("spool.max_job_bytes", in: 256...(16 << 20)) ?? config.maxJobBytes
+        config.modelDirectory = try reader.path("model.directory") ?? config.modelDirectory
+        config.consentRegistryDirectory = try reader.path("consent.registry") ?? config.consentRegistryDirectory
+        config.ledgerDirectory = try reader.path("ledger.directory") ?? config.ledgerDirectory
+        config.logDirectory = try reader.path("log.directory") ?? config.logDirectory
+        if let level = try reader.string("log.level") {
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+                throw ConfigError.outOfRange("log.level", "'\(level)' is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            config.logLevel = level
+        }
+        config.progressInterval = try reader.number("log.progress_interval_seconds", in: 0...3600) ?? config.progressInterval
+        config.heartbeatInterval = try reader.number("log.heartbeat_interval_seconds", in: 0.1...86400) ?? config.heartbeatInterval
+        config.workers = try reader.integer("workers.count", in: 1...64) ?? config.workers
+        config.blasThreads = try reader.integer("workers.blas_threads", in: 1...256) ?? config.blasThreads
+        config.gracePeriod = try reader.number("shutdown.grace_period_seconds", in: 0...86400) ?? config.gracePeriod
+        config.pngCompression = try reader.integer("output.png_compression", in: 0...9) ?? config.pngCompression
+        config.label = try reader.boolean("output.label") ?? config.label
+        if let corner = try reader.string("output.label_corner") {
+            guard ["top-left", "top-right", "bottom-left", "bottom-right"].contains(corner) else {
+                throw ConfigError.outOfRange("output.label_corner", "'\(corner)' is not one of top-left, top-right, bottom-left, bottom-right")
+            }
+            config.labelCorner = corner
+        }
+        config.labelOpacity = try reader.number("output.label_opacity", in: 0.2...1) ?? config.labelOpacity
+        config.labelScale = try reader.integer("output.label_scale", in: 1...8) ?? config.labelScale
+        try reader.rejectUnknownKeys()
+        return config
+    }
+
+    /// The system host name (the part before the first dot), or `localhost`.
+    public static func systemHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        let name = String(cString: buffer).split(separator: ".").first.map(String.init) ?? "localhost"
+        return name.isEmpty ? "localhost" : name.replacingOccurrences(of: "~", with: "-")
+    }
+}
+
+/// Typed, range-checked reads from a TOML document that remember which keys were used.
+private struct ConfigReader {
+    let document: TOMLDocument
+    let base: URL
+    var used: Set<String> = []
+
+    init(document: TOMLDocument, base: URL) {
+        self.document = document
+        self.base = base
+    }
+
+    mutating func value(_ key: String) -> TOMLValue? {
+        used.insert(key)
+        return document[key]
+    }
+
+    mutating func string(_ key: String) throws -> String? {
+        guard let v = value(key) else { return nil }
+        guard case .string(let s) = v else { throw ConfigError.wrongType(key, expected: "a string", got: v) }
+        return s
+    }
+
+    mutating func path(_ key: String) throws -> URL? {
+        guard let s = try string(key) else { return nil }
+        guard !s.isEmpty else { throw ConfigError.outOfRange(key, "path is empty") }
+        return s.hasPrefix("/") ? URL(fileURLWithPath: s).standardizedFileURL : base.appendingPathComponent(s).standardizedFileURL
+    }
+
+    mutating func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let v = value(key) else { return nil }
+        guard case .integer(let i) = v else { throw ConfigError.wrongType(key, expected: "an integer", got: v) }
+        guard range.contains(i) else { throw ConfigError.outOfRange(key, "\(i) is outside \(range.lowerBound)...\(range.upperBound)") }
+        return i
+    }
+
+    mutating func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard let v = value(key) else { return nil }
+        let d: Double
+        switch v {
+        case .integer(let i): d = Double(i)
+        case .float(let f): d = f
+        default: throw ConfigError.wrongType(key, expected: "a number", got: v)
+        }
+        guard range.contains(d) else { throw ConfigError.outOfRange(key, "\(d) is outside \(range.lowerBound)...\(range.upperBound)") }
+        return d
+    }
+
+    mutating func boolean(_ key: String) throws -> Bool? {
+        guard let v = value(key) else { return nil }
+        guard case .boolean(let b) = v else { throw ConfigError.wrongType(key, expected: "true or false", got: v) }
+        return b
+    }
+
+    func rejectUnknownKeys() throws {
+        if let unknown = document.entries.first(where: { !used.contains($0.key) }) {
+            throw ConfigError.unknownKey(unknown.key, line: unknown.line)
+        }
+    }
+}

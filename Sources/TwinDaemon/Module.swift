@@ -1,2 +1,0 @@
-/// `TwinDaemon`: see README.md for this stage's role in the pipeline.
-public enum TwinDaemonModule {}

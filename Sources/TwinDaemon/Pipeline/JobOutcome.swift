@@ -1,0 +1,13 @@
+/// How one claimed job ended in this process.
+enum JobOutcome: Sendable, Equatable {
+    /// Every image is in `out/` with its royalty event; the job is in `done/`.
+    case delivered(images: Int)
+    /// Refused (invalid job or no consent); the job is in `rejected/`.
+    case rejected(code: String)
+    /// The render failed; the job is back in `incoming/` with this attempt counted.
+    case requeued(code: String)
+    /// The render failed for the last allowed time; the job is in `failed/`.
+    case failed(code: String)
+    /// Shutdown stopped the render; the job is back in `incoming/` as it was.
+    case released
+}

@@ -1,0 +1,160 @@
+import Foundation
+import TwinConsent
+import TwinInference
+
+/// A validated render job (the JSON file a user drops into the spool; every field is listed in
+/// README "Job file"). Rejections carry a machine-readable code and a sentence naming the field.
+public struct JobSpec: Sendable, Equatable {
+    /// The job id: the file name stem (an `id` field, if present, must equal it).
+    public var id: String
+    public var twin: String
+    /// Licensee party id (the brand).
+    public var licensee: String
+    /// Use of the images: one of `JobSpec.purposes`.
+    public var purpose: String
+    /// ISO 3166-1 alpha-2 country code or `EU`.
+    public var territory: String
+    /// Content tags checked against a grant's prohibited tags (e.g. `swimwear`).
+    public var tags: [String]
+    /// The render itself (twin, attributes from the model's vocabularies, seed, steps, guidance, sampler, size).
+    public var render: RenderRequest
+    /// Images to render (noise streams 0..<count).
+    public var count: Int
+    /// Claim order: higher first.
+    public var priority: Int
+
+    /// Purposes a job may name.
+    public static let purposes = ["social-media", "ecommerce", "campaign", "print", "editorial", "outdoor", "video"]
+    /// Largest `count`.
+    public static let maxCount = 16
+    /// Largest `steps`.
+    public static let maxSteps = 200
+
+    /// Why a job file was refused.
+    public struct Rejection: Error, Equatable, Sendable, CustomStringConvertible {
+        public let code: String
+        public let message: String
+        public var description: String { "\(code): \(message)" }
+    }
+
+    /// Parses and validates a job file against the model. `fileID` is the id from the file name.
+    public static func parse(_ data: Data, fileID: String, model: TwinModel) throws(Rejection) -> JobSpec {
+        guard !data.isEmpty else { throw Rejection(code: "job.empty", message: "the job file is empty") }
+        guard let object = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            let printable = data.prefix(4096).allSatisfy { $0 == 9 || $0 == 10 || $0 == 13 || ($0 >= 0x20 && $0 != 0x7f) || $0 >= 0x80 }
+            throw Rejection(code: "job.malformed_json", message: printable ? "the job file is not valid JSON" : "the job file is binary, not JSON")
+        }
+        guard case .object(let fields) = object else {
+            throw Rejection(code: "job.malformed_json", message: "the job must be a JSON object, found \(object.typeName)")
+        }
+        var reader = FieldReader(fields: fields)
+        let vocabularyNames = model.vocabularies.map(\.name)
+        let known = Set(["id", "twin", "licensee", "purpose", "territory", "tags", "seed", "steps", "guidance", "sampler",
+                         "width", "height", "count", "priority"] + vocabularyNames)
+        if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+            throw Rejection(code: "job.unknown_field", message: "unknown field '\(unknown)'; known fields: \(known.sorted().joined(separator: ", "))")
+        }
+
+        if let id = try reader.string("id"), id != fileID {
+            throw Rejection(code: "job.id_mismatch", message: "field 'id' is '\(id)' but the file is named '\(fileID).json'")
+        }
+        let twin = try reader.requiredString("twin")
+        let licensee = try reader.requiredString("licensee")
+        let purpose = try reader.requiredString("purpose")
+        guard purposes.contains(purpose) else {
+            throw Rejection(code: "job.bad_value", message: "field 'purpose': '\(purpose)' is not one of \(purposes.joined(separator: ", "))")
+        }
+        let territory = try reader.requiredString("territory")
+        guard territory == Territory.euGroup || Territory.countries.contains(territory) else {
+            throw Rejection(code: "job.bad_value", message: "field 'territory': '\(territory)' is not an ISO 3166-1 alpha-2 code or EU")
+        }
+        let tags = try reader.stringArray("tags") ?? []
+        guard let seedValue = try reader.integer("seed", in: 0...Int64.max) else {
+            throw Rejection(code: "job.missing_field", message: "field 'seed' is required (an integer ≥ 0)")
+        }
+        let defaults = model.samplerDefaults
+        let steps = try reader.integer("steps", in: 1...Int64(maxSteps)).map(Int.init) ?? defaults.steps
+        let guidance = try reader.number("guidance", in: 0...30).map(Float.init) ?? defaults.guidance
+        var sampler = defaults.sampler
+        if let name = try reader.string("sampler") {
+            guard let s = Sampler(rawValue: name) else {
+                throw Rejection(code: "job.bad_value", message: "field 'sampler': '\(name)' is not one of \(Sampler.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            sampler = s
+        }
+        let width = try reader.integer("width", in: 32...Int64(RenderRequest.maxSide)).map(Int.init) ?? model.imageWidth
+        let height = try reader.integer("height", in: 32...Int64(RenderRequest.maxSide)).map(Int.init) ?? model.imageHeight
+        let count = try reader.integer("count", in: 1...Int64(maxCount)).map(Int.init) ?? 1
+        let priority = try reader.integer("priority", in: -1000...1000).map(Int.init) ?? 0
+        var attributes: [String: String] = [:]
+        for name in vocabularyNames {
+            if let value = try reader.string(name) { attributes[name] = value }
+        }
+        let render = RenderRequest(twinID: twin, attributes: attributes, seed: UInt64(seedValue), steps: steps,
+                                   guidance: guidance, sampler: sampler, width: width, height: height)
+        do {
+            try model.validate(render)
+        } catch {
+            throw Rejection(code: error.code.hasPrefix("job.") ? error.code : "job." + error.code, message: error.message)
+        }
+        return JobSpec(id: fileID, twin: twin, licensee: licensee, purpose: purpose, territory: territory, tags: tags,
+                       render: render, count: count, priority: priority)
+    }
+}
+
+/// Typed reads of job fields with messages that name the field.
+private struct FieldReader {
+    let fields: [String: JSONValue]
+
+    func string(_ key: String) throws(JobSpec.Rejection) -> String? {
+        guard let v = fields[key] else { return nil }
+        guard case .string(let s) = v else { throw wrongType(key, "a string", v) }
+        guard !s.isEmpty, s.utf8.count <= 128, s.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
+            throw JobSpec.Rejection(code: "job.bad_value", message: "field '\(key)' must be 1-128 printable characters")
+        }
+        return s
+    }
+
+    func requiredString(_ key: String) throws(JobSpec.Rejection) -> String {
+        guard let s = try string(key) else { throw JobSpec.Rejection(code: "job.missing_field", message: "field '\(key)' is required") }
+        return s
+    }
+
+    func stringArray(_ key: String) throws(JobSpec.Rejection) -> [String]? {
+        guard let v = fields[key] else { return nil }
+        guard case .array(let items) = v, items.count <= 32 else { throw wrongType(key, "an array of at most 32 strings", v) }
+        var out: [String] = []
+        for item in items {
+            guard case .string(let s) = item, !s.isEmpty, s.utf8.count <= 64 else { throw wrongType(key, "an array of short strings", v) }
+            out.append(s)
+        }
+        return out
+    }
+
+    func integer(_ key: String, in range: ClosedRange<Int64>) throws(JobSpec.Rejection) -> Int64? {
+        guard let v = fields[key] else { return nil }
+        guard case .integer(let i) = v else { throw wrongType(key, "an integer", v) }
+        guard range.contains(i) else {
+            throw JobSpec.Rejection(code: "job.out_of_range", message: "field '\(key)': \(i) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return i
+    }
+
+    func number(_ key: String, in range: ClosedRange<Double>) throws(JobSpec.Rejection) -> Double? {
+        guard let v = fields[key] else { return nil }
+        let d: Double
+        switch v {
+        case .integer(let i): d = Double(i)
+        case .number(let n): d = n
+        default: throw wrongType(key, "a number", v)
+        }
+        guard range.contains(d) else {
+            throw JobSpec.Rejection(code: "job.out_of_range", message: "field '\(key)': \(d) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return d
+    }
+
+    private func wrongType(_ key: String, _ expected: String, _ got: JSONValue) -> JobSpec.Rejection {
+        JobSpec.Rejection(code: "job.wrong_type", message: "field '\(key)' must be \(expected), found \(got.typeName)")
+    }
+}

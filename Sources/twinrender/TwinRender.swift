@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// `twinrender`: the command line. Thin: each subcommand parses, calls a stage module or the
+/// daemon, and prints. Every subcommand takes `--config PATH`.
+@main
+struct TwinRender: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "twinrender",
+        abstract: "Render consented, watermarked images of fashion models' digital twins.",
+        subcommands: [
+            ServeCommand.self,
+            SubmitCommand.self,
+            StatusCommand.self,
+            RoyaltiesCommand.self,
+        ]
+    )
+}

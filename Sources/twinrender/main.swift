@@ -1,2 +1,0 @@
-import TwinDaemon
-print("twinrender")
