@@ -103,8 +103,7 @@ struct RoyaltiesTailCommand: AsyncParsableCommand {
         guard interval > 0, interval <= 3600 else { throw ValidationError("--interval must be in (0, 3600]") }
         let follower = try LedgerFollower(directory: try location.directory(), fromStart: fromStart)
         for try await event in follower.events(every: .milliseconds(Int(interval * 1000))) {
-            print(event.jsonLine)
-            fflush(stdout)
+            FileHandle.standardOutput.write(Data((event.jsonLine + "\n").utf8))
         }
     }
 }
