@@ -68,6 +68,11 @@ public final class Daemon {
             log.event("ledger.torn_tail", level: .warning, ["file": .string(torn.tornFile.path), "bytes": .int(torn.byteCount)])
         }
 
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: config.consentRegistryDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            log.event("daemon.start_failed", level: .critical, ["error": .string("no consent registry at \(config.consentRegistryDirectory.path)")])
+            throw DaemonStartError("consent.registry: \(config.consentRegistryDirectory.path) does not exist (create it with `twinrender keygen` / `party add`)")
+        }
         let stats = DaemonStats()
         let context = try PipelineContext(config: config, spool: spool, model: model, ledger: ledger, log: log, stats: stats)
         for reason in recovery.failed { try? context.reservations.release(job: reason.job) }

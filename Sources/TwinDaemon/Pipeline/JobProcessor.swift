@@ -26,21 +26,29 @@ final class JobProcessor {
         self.renderer = renderer
     }
 
-    /// Processes a claimed job to its end state. Never throws: every failure becomes a reason
-    /// file; only an I/O failure of the spool itself (the job cannot be moved) is logged and the
-    /// job left in `active/` for recovery at the next start.
+    /// Processes a claimed job to its end state. Never throws: job-level problems become reason
+    /// files; an infrastructure failure (registry or ledger unreadable, disk full) requeues the
+    /// job with the attempt counted. Only when the spool itself cannot move the job is it left in
+    /// `active/`, for recovery at the next start.
     func process(_ job: ClaimedJob, cancel: CancelFlag) -> JobOutcome {
         let log = context.log
         log.event("job.claimed", job: job.id, ["attempt": .int(job.attempt)])
+        var outcome: JobOutcome
         do {
-            let outcome = try run(job, cancel: cancel)
-            context.stats.finished(job.id, outcome: outcome)
-            return outcome
+            outcome = try run(job, cancel: cancel)
+        } catch let error as SpoolError {
+            log.event("spool.error", level: .error, job: job.id, ["error": .string(error.description)])
+            outcome = .failed(code: "spool.io")
         } catch {
-            log.event("spool.error", level: .error, job: job.id, ["error": .string("\(error)")])
-            context.stats.finished(job.id, outcome: .failed(code: "spool.io"))
-            return .failed(code: "spool.io")
+            do {
+                outcome = try retry(job, code: "pipeline.error", message: "\(error)")
+            } catch {
+                log.event("spool.error", level: .error, job: job.id, ["error": .string("\(error)")])
+                outcome = .failed(code: "spool.io")
+            }
         }
+        context.stats.finished(job.id, outcome: outcome)
+        return outcome
     }
 
     private func run(_ job: ClaimedJob, cancel: CancelFlag) throws -> JobOutcome {
