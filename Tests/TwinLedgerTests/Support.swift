@@ -3,12 +3,31 @@
 import Foundation
 @testable import TwinLedger
 
-/// A fresh, empty directory under the system temp directory.
+/// A fresh, empty directory under the system temp directory, removed when the test process exits.
 func makeTempDirectory(_ label: String = #function) -> URL {
     let name = "twinledger-\(label.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString)"
     let url = FileManager.default.temporaryDirectory.appendingPathComponent(name)
     try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    TempDirectories.shared.add(url)
     return url
+}
+
+/// Directories made by `makeTempDirectory`, deleted at exit (set KEEP_LEDGER_TEST_DIRS to keep them).
+final class TempDirectories: @unchecked Sendable {
+    static let shared = TempDirectories()
+    private let lock = NSLock()
+    private var urls: [URL] = []
+
+    private init() {
+        atexit {
+            guard ProcessInfo.processInfo.environment["KEEP_LEDGER_TEST_DIRS"] == nil else { return }
+            for url in TempDirectories.shared.all() { try? FileManager.default.removeItem(at: url) }
+        }
+    }
+
+    func add(_ url: URL) { lock.lock(); urls.append(url); lock.unlock() }
+
+    private func all() -> [URL] { lock.lock(); defer { lock.unlock() }; return urls }
 }
 
 /// 2026-03-05T10:00:00Z plus `seconds`.
