@@ -20,25 +20,25 @@ public struct ConsentRequest: Codable, Equatable, Sendable {
     /// `WeightsDigestCache`); `nil` when the file is missing or unreadable.
     public let twinWeightsSHA256: String?
 
-    /// Validates and creates a request.
+    /// Creates a request. Ids and the purpose need only be non-empty (one that is not in the
+    /// registry simply matches nothing); the territory must be a country code or `EU`; content
+    /// tags are compared in lowercase, so `Swimwear` is caught by a `swimwear` prohibition.
     public init(
         job: String, twin: String, licensee: String, purpose: String, territory: String, count: Int,
         contentTags: [String] = [], twinWeightsSHA256: String?
     ) throws {
-        try validateIdentifier(job, field: "job id")
-        try validateIdentifier(twin, field: "twin")
-        try validateIdentifier(licensee, field: "licensee")
-        try validateToken(purpose, field: "purpose")
+        for (field, value) in [("job id", job), ("twin", twin), ("licensee", licensee), ("purpose", purpose)] where value.isEmpty {
+            throw ConsentError.invalidValue("the request's \(field) is empty")
+        }
         _ = try Territory.expand(territory)
         guard count >= 1 else { throw ConsentError.invalidValue("image count must be at least 1, got \(count)") }
-        for tag in contentTags { try validateToken(tag, field: "content tag") }
         self.job = job
         self.twin = twin
         self.licensee = licensee
         self.purpose = purpose
         self.territory = territory
         self.count = count
-        self.contentTags = contentTags
+        self.contentTags = contentTags.map { $0.lowercased() }
         self.twinWeightsSHA256 = twinWeightsSHA256
     }
 
