@@ -1,0 +1,40 @@
+/// An 8-bit sRGB image: `pixels` holds `width * height * 3` bytes, row-major, R G B per pixel.
+///
+/// The common currency of `TwinImaging`: the renderer's output, what the watermark and label
+/// modify in place, and what the PNG and JPEG codecs read and write.
+public struct RGBImage: Sendable, Equatable {
+    /// Width in pixels (at least 1).
+    public let width: Int
+    /// Height in pixels (at least 1).
+    public let height: Int
+    /// Interleaved RGB bytes, `width * height * 3` of them.
+    public var pixels: [UInt8]
+
+    /// Largest width or height accepted anywhere in this module.
+    public static let maximumDimension = 16_384
+
+    /// Wraps `pixels`; throws `ImagingError.invalidImage` when the sizes do not agree.
+    public init(width: Int, height: Int, pixels: [UInt8]) throws {
+        guard width >= 1, height >= 1, width <= Self.maximumDimension, height <= Self.maximumDimension else {
+            throw ImagingError.invalidImage("size \(width)x\(height) outside 1...\(Self.maximumDimension)")
+        }
+        guard pixels.count == width * height * 3 else {
+            throw ImagingError.invalidImage(
+                "\(pixels.count) bytes for \(width)x\(height) RGB (expected \(width * height * 3))")
+        }
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    /// A `width` x `height` image filled with one colour.
+    public init(width: Int, height: Int, fill: (red: UInt8, green: UInt8, blue: UInt8)) throws {
+        var pixels = [UInt8](repeating: 0, count: max(0, width * height * 3))
+        for index in stride(from: 0, to: pixels.count, by: 3) {
+            pixels[index] = fill.red
+            pixels[index + 1] = fill.green
+            pixels[index + 2] = fill.blue
+        }
+        try self.init(width: width, height: height, pixels: pixels)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// Folds a residual onto one watermark tile under a given scale and rotation, and finds the
+/// tile's translation by cyclic correlation with the synchronisation pattern.
+struct WatermarkAligner {
+    /// A translation of the folded tile and how far its sync correlation stands out.
+    struct Shift {
+        var offset: (x: Int, y: Int)
+        /// (peak - mean) / standard deviation of the correlation surface.
+        var score: Double
+    }
+
+    private let fft = FFT2D(size: WatermarkLayout.tile)
+    private let syncReal: [Double]
+    private let syncImaginary: [Double]
+
+    init(layout: WatermarkLayout) {
+        var real = layout.syncTile
+        var imaginary = [Double](repeating: 0, count: real.count)
+        fft.transform(real: &real, imaginary: &imaginary, inverse: false)
+        syncReal = real
+        syncImaginary = imaginary
+    }
+
+    /// Maps every residual pixel back through the inverse scale and rotation and accumulates it,
+    /// bilinearly, into a 64x64 tile (modulo 64); returns the zero-mean average per tile pixel.
+    func fold(_ residual: WatermarkResidual, scale: Double, rotation: Double) -> [Double] {
+        let tile = WatermarkLayout.tile
+        var sums = [Double](repeating: 0, count: tile * tile)
+        var weights = [Double](repeating: 0, count: tile * tile)
+        let c = cos(rotation) / scale, s = sin(rotation) / scale
+        // Offset keeps coordinates positive so truncation equals floor.
+        let bias = Double(tile * (1 + Int((Double(residual.width + residual.height) / scale) / Double(tile))))
+        for y in 0..<residual.height {
+            for x in 0..<residual.width {
+                let value = residual.values[y * residual.width + x]
+                let u = c * Double(x) + s * Double(y) + bias
+                let v = -s * Double(x) + c * Double(y) + bias
+                let u0 = Int(u), v0 = Int(v)
+                let fu = u - Double(u0), fv = v - Double(v0)
+                let x0 = u0 % tile, y0 = v0 % tile
+                let x1 = (x0 + 1) % tile, y1 = (y0 + 1) % tile
+                let w00 = (1 - fu) * (1 - fv), w10 = fu * (1 - fv), w01 = (1 - fu) * fv, w11 = fu * fv
+                sums[y0 * tile + x0] += w00 * value; weights[y0 * tile + x0] += w00
+                sums[y0 * tile + x1] += w10 * value; weights[y0 * tile + x1] += w10
+                sums[y1 * tile + x0] += w01 * value; weights[y1 * tile + x0] += w01
+                sums[y1 * tile + x1] += w11 * value; weights[y1 * tile + x1] += w11
+            }
+        }
+        var folded = zip(sums, weights).map { $1 > 0 ? $0 / $1 : 0 }
+        let mean = folded.reduce(0, +) / Double(folded.count)
+        for index in folded.indices { folded[index] -= mean }
+        return folded
+    }
+
+    /// The `count` highest, mutually non-adjacent peaks of the cyclic correlation with the sync
+    /// pattern, best first.
+    func syncPeaks(_ folded: [Double], count: Int) -> [Shift] {
+        let tile = WatermarkLayout.tile
+        var real = folded
+        var imaginary = [Double](repeating: 0, count: folded.count)
+        fft.transform(real: &real, imaginary: &imaginary, inverse: false)
+        for index in real.indices {
+            // F · conj(S)
+            let r = real[index] * syncReal[index] + imaginary[index] * syncImaginary[index]
+            let i = imaginary[index] * syncReal[index] - real[index] * syncImaginary[index]
+            real[index] = r
+            imaginary[index] = i
+        }
+        fft.transform(real: &real, imaginary: &imaginary, inverse: true)
+        let mean = real.reduce(0, +) / Double(real.count)
+        let deviation = (real.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(real.count)).squareRoot()
+        guard deviation > 0 else { return [] }
+        var surface = real
+        var peaks: [Shift] = []
+        for _ in 0..<count {
+            guard let best = surface.indices.max(by: { surface[$0] < surface[$1] }) else { break }
+            let bx = best % tile, by = best / tile
+            peaks.append(Shift(offset: (bx, by), score: (surface[best] - mean) / deviation))
+            for dy in -1...1 {
+                for dx in -1...1 { surface[((by + dy + tile) % tile) * tile + (bx + dx + tile) % tile] = -.infinity }
+            }
+        }
+        return peaks
+    }
+
+    /// The folded tile shifted so that the tile origin found by `syncPeaks` is at (0, 0).
+    func align(_ folded: [Double], by offset: (x: Int, y: Int)) -> [Double] {
+        let tile = WatermarkLayout.tile
+        var aligned = [Double](repeating: 0, count: folded.count)
+        for y in 0..<tile {
+            for x in 0..<tile { aligned[y * tile + x] = folded[((y + offset.y) % tile) * tile + (x + offset.x) % tile] }
+        }
+        return aligned
+    }
+}
