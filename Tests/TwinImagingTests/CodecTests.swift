@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+@testable import TwinImaging
+
+/// A fully populated metadata record for tests.
+let sampleMetadata = ProvenanceMetadata(
+    jobID: "job-2026-0042", imageIndex: 3, twinID: "twin-ada-7", licenseeName: "H&M <Studio> \"Nord\"",
+    licenseeID: "lic-889", grantUID: "grant-5f2c", licenceStart: Date(timeIntervalSince1970: 1_767_225_600),
+    licenceEnd: Date(timeIntervalSince1970: 1_798_761_599), region: "EU", mediaConstraint: "online catalogue",
+    modelReleaseStatus: .limited, payload: 0x00C0_FFEE_1234_5678, modelPackageHash: "9f86d081884c7d65",
+    software: "twinrender 0.1.0", creationTime: Date(timeIntervalSince1970: 1_779_000_000))
+
+@Suite struct PNGCodecTests {
+    @Test func roundTripsPixelsAndText() throws {
+        let image = SyntheticRender.make(seed: 4)
+        for level in [0, 6, 9] {
+            let data = try PNGCodec.encode(image, metadata: sampleMetadata, compressionLevel: level)
+            let decoded = try PNGCodec.decode(data)
+            #expect(decoded.image == image)
+            #expect(decoded.format == .png)
+            #expect(decoded.textEntries.map(\.keyword) == [XMPPacket.keyword, "Software", "Creation Time"])
+            #expect(decoded.textEntries[1].text == "twinrender 0.1.0")
+            #expect(decoded.textEntries[2].text == "2026-05-17T06:40:00Z")
+        }
+        let small = try PNGCodec.encode(image, metadata: nil, compressionLevel: 9)
+        let large = try PNGCodec.encode(image, metadata: nil, compressionLevel: 0)
+        #expect(small.count < large.count)
+    }
+
+    @Test func writesColourChunksBeforeImageData() throws {
+        let data = try PNGCodec.encode(SyntheticRender.make(seed: 5), metadata: sampleMetadata)
+        let types = try PNGChunks.walk([UInt8](data)).chunkTypes
+        let idat = try #require(types.firstIndex(of: "IDAT"))
+        for type in ["gAMA", "cHRM", "sRGB"] {
+            let index = try #require(types.firstIndex(of: type), "missing \(type)")
+            #expect(index < idat)
+        }
+        #expect(types.filter { $0 == "iTXt" }.count == 2)
+        #expect(types.contains("tEXt"))
+    }
+
+    @Test func xmpCarriesProvenance() throws {
+        let decoded = try PNGCodec.decode(try PNGCodec.encode(SyntheticRender.make(seed: 6), metadata: sampleMetadata))
+        let properties = XMPPacket.properties(of: try #require(decoded.xmp))
+        #expect(properties["Iptc4xmpExt:DigitalSourceType"] == XMPPacket.trainedAlgorithmicMedia)
+        #expect(properties["twinrender:JobID"] == "job-2026-0042")
+        #expect(properties["twinrender:ImageIndex"] == "3")
+        #expect(properties["twinrender:WatermarkPayload"] == "00c0ffee12345678")
+        #expect(properties["plus:LicenseeName"] == "H&M <Studio> \"Nord\"")
+        #expect(properties["plus:RegionConstraints"] == "EU")
+        #expect(properties["plus:MediaConstraints"] == "online catalogue")
+        #expect(properties["plus:LicenseStartDate"] == "2026-01-01T00:00:00Z")
+        #expect(properties["plus:ModelReleaseStatus"] == "http://ns.useplus.org/ldf/vocab/MR-LMR")
+    }
+
+    @Test func exiftoolReadsTheFields() throws {
+        let exiftool = "/usr/bin/exiftool"
+        guard FileManager.default.isExecutableFile(atPath: exiftool) else {
+            print("SKIPPED exiftoolReadsTheFields: \(exiftool) not installed (Debian: libimage-exiftool-perl)")
+            return
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("twinimaging-\(UUID().uuidString).png")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try PNGCodec.encode(SyntheticRender.make(seed: 7), metadata: sampleMetadata).write(to: url)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: exiftool)
+        process.arguments = ["-j", "-n", "-XMP:all", "-PNG:all", url.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: output) as? [[String: Any]]).first ?? [:]
+        #expect(json["DigitalSourceType"] as? String == XMPPacket.trainedAlgorithmicMedia)
+        #expect(json["LicenseeName"] as? String == "H&M <Studio> \"Nord\"")
+        #expect(json["LicenseeID"] as? String == "lic-889")
+        #expect(json["LicenseStartDate"] as? String == "2026:01:01 00:00:00Z")
+        #expect(json["LicenseEndDate"] as? String == "2026:12:31 23:59:59Z")
+        #expect(json["RegionConstraints"] as? String == "EU")
+        #expect(json["MediaConstraints"] as? String == "online catalogue")
+        #expect(json["ModelReleaseStatus"] as? String == "MR-LMR")
+        #expect(json["JobID"] as? String == "job-2026-0042")
+        #expect(json["TwinID"] as? String == "twin-ada-7")
+        #expect(json["GrantUID"] as? String == "grant-5f2c")
+        #expect(json["WatermarkPayload"] as? String == "00c0ffee12345678")
+        #expect(json["ModelPackageHash"] as? String == "9f86d081884c7d65")
+        #expect(json["CreatorTool"] as? String == "twinrender 0.1.0")
+        #expect(json["Software"] as? String == "twinrender 0.1.0")
+        #expect(json["SRGBRendering"] as? Int == 0)
+        #expect((json["Gamma"] as? Double).map { abs($0 - 2.2) < 0.01 } == true)
+    }
+
+    @Test func rejectsBadArguments() {
+        let image = SyntheticRender.make(seed: 8)
+        #expect(throws: ImagingError.self) { try PNGCodec.encode(image, metadata: nil, compressionLevel: 10) }
+        #expect(throws: ImagingError.self) { try RGBImage(width: 2, height: 2, pixels: [1, 2, 3]) }
+        #expect(throws: ImagingError.self) { try RGBImage(width: 0, height: 2, pixels: []) }
+    }
+
+    @Test func malformedInputThrowsSpecificErrors() throws {
+        let valid = [UInt8](try PNGCodec.encode(SyntheticRender.make(seed: 9), metadata: sampleMetadata))
+        func error(_ bytes: [UInt8]) -> ImagingError? {
+            do { _ = try PNGCodec.decode(Data(bytes)); return nil } catch let error as ImagingError { return error } catch { return nil }
+        }
+        #expect(error([])?.detail == "missing PNG signature")
+        #expect(error(Array("hello, world".utf8))?.detail == "missing PNG signature")
+        #expect(error(Array(valid.prefix(50)))?.isSameKind(as: .malformedPNG("")) == true)
+        #expect(error(Array(valid.prefix(valid.count - 12)))?.detail == "no IEND chunk (file truncated?)")
+        var badCRC = valid
+        badCRC[30] ^= 0xFF  // inside IHDR
+        #expect(error(badCRC)?.detail.hasPrefix("CRC mismatch in chunk IHDR") == true)
+        var hugeLength = valid
+        hugeLength[8...11] = [0x7F, 0xFF, 0xFF, 0xFF]
+        #expect(error(hugeLength)?.detail.contains("runs past the end") == true)
+    }
+
+    @Test func corruptedFilesNeverCrash() throws {
+        let valid = [UInt8](try PNGCodec.encode(SyntheticRender.make(seed: 10), metadata: sampleMetadata))
+        var random = SplitMix64(seed: 99)
+        for trial in 0..<300 {
+            var bytes = valid
+            for _ in 0..<(1 + trial % 8) { bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next()) }
+            if trial % 3 == 0 { bytes = Array(bytes.prefix(Int(random.next() % UInt64(bytes.count)))) }
+            _ = try? PNGCodec.decode(Data(bytes))
+        }
+        // A well-formed chunk stream whose IDAT is garbage reaches libpng, which must fail cleanly.
+        let walked = try PNGChunks.walk(valid)
+        #expect(walked.width == 128)
+        var garbage = valid
+        let idat = try #require(findChunk("IDAT", in: garbage))
+        for index in (idat + 8)..<(idat + 40) { garbage[index] = 0xAB }
+        let crc = CRC32.checksum(garbage[(idat + 4)..<(idat + 8 + Int(readLength(garbage, idat)))])
+        let end = idat + 8 + Int(readLength(garbage, idat))
+        garbage[end...(end + 3)] = [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)]
+        #expect(throws: ImagingError.self) { try PNGCodec.decode(Data(garbage)) }
+    }
+
+    private func readLength(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+        UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
+    }
+
+    private func findChunk(_ type: String, in bytes: [UInt8]) -> Int? {
+        var offset = 8
+        while offset + 8 <= bytes.count {
+            if String(decoding: bytes[(offset + 4)..<(offset + 8)], as: UTF8.self) == type { return offset }
+            offset += 12 + Int(readLength(bytes, offset))
+        }
+        return nil
+    }
+}
+
+@Suite struct JPEGCodecTests {
+    @Test func roundTripsApproximately() throws {
+        let image = SyntheticRender.make(seed: 11)
+        let decoded = try JPEGCodec.decode(try JPEGCodec.encode(image, quality: 95))
+        #expect(decoded.format == .jpeg)
+        #expect(decoded.image.width == 128 && decoded.image.height == 128)
+        let meanError = zip(decoded.image.pixels, image.pixels).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) } / Double(image.pixels.count)
+        #expect(meanError < 3)
+        #expect(throws: ImagingError.self) { try JPEGCodec.encode(image, quality: 0) }
+    }
+
+    @Test func malformedInputThrows() throws {
+        let valid = [UInt8](try JPEGCodec.encode(SyntheticRender.make(seed: 12), quality: 80))
+        #expect(throws: ImagingError.self) { try JPEGCodec.decode(Data()) }
+        #expect(throws: ImagingError.self) { try JPEGCodec.decode(Data([0xFF, 0xD8, 0xFF, 0xD9])) }
+        #expect(throws: ImagingError.self) { try JPEGCodec.decode(Data(valid.prefix(100))) }
+        var random = SplitMix64(seed: 3)
+        for trial in 0..<300 {
+            var bytes = valid
+            for _ in 0..<(1 + trial % 6) { bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next()) }
+            if trial % 4 == 0 { bytes = Array(bytes.prefix(Int(random.next() % UInt64(bytes.count)))) }
+            _ = try? JPEGCodec.decode(Data(bytes))
+        }
+    }
+}
