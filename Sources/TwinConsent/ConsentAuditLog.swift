@@ -18,8 +18,6 @@ public final class ConsentAuditLog: Sendable {
         case claim
         /// Right before the image is delivered.
         case delivery
-        /// A dry run (`twinrender consent check`).
-        case check
     }
 
     /// One log line.

@@ -3,9 +3,10 @@ import Foundation
 // Strict UTC timestamps for registry records: `YYYY-MM-DDTHH:MM:SSZ` (whole seconds, always `Z`).
 // Command-line dates may also be plain `YYYY-MM-DD` (midnight UTC).
 
-enum UTCDate {
+/// Strict UTC timestamps as used in registry records and on the command line.
+public enum UTCDate {
     /// Formats `date` (truncated to whole seconds) as `YYYY-MM-DDTHH:MM:SSZ`.
-    static func format(_ date: Date) -> String {
+    public static func format(_ date: Date) -> String {
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         func pad(_ value: Int?, _ width: Int) -> String {
             let s = String(value ?? 0)
@@ -15,7 +16,7 @@ enum UTCDate {
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SSZ`, or `YYYY-MM-DD` when `allowDateOnly` is set.
-    static func parse(_ text: String, field: String, allowDateOnly: Bool = false) throws(ConsentError) -> Date {
+    public static func parse(_ text: String, field: String, allowDateOnly: Bool = false) throws(ConsentError) -> Date {
         let b = Array(text.utf8)
         func digits(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= b.count else { return nil }
@@ -50,8 +51,13 @@ enum UTCDate {
         return date
     }
 
-    /// Whether `text` is a date without a time of day (`YYYY-MM-DD`).
-    static func isDateOnly(_ text: String) -> Bool { text.utf8.count == 10 }
+    /// Parses a grant window bound from the command line. A plain `YYYY-MM-DD` is the start of
+    /// that day, or with `endOfDay` the start of the next day (so `--until 2026-12-31` covers the
+    /// whole of 31 December; the stored end is exclusive).
+    public static func parseWindowBound(_ text: String, field: String, endOfDay: Bool) throws(ConsentError) -> Date {
+        let date = try parse(text, field: field, allowDateOnly: true)
+        return endOfDay && text.utf8.count == 10 ? date.addingTimeInterval(86_400) : date
+    }
 
     private static let calendar: Calendar = {
         var calendar = Calendar(identifier: .gregorian)

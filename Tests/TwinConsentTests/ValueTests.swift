@@ -32,6 +32,8 @@ import Testing
             #expect(throws: ConsentError.invalidValue, "\(bad)") { try UTCDate.parse(bad, field: "d", allowDateOnly: true) }
         }
         #expect(throws: ConsentError.invalidValue) { try UTCDate.parse("2026-01-01", field: "d") }
+        #expect(UTCDate.format(try UTCDate.parseWindowBound("2026-12-31", field: "d", endOfDay: true)) == "2027-01-01T00:00:00Z")
+        #expect(UTCDate.format(try UTCDate.parseWindowBound("2026-12-31T10:00:00Z", field: "d", endOfDay: true)) == "2026-12-31T10:00:00Z")
     }
 
     @Test func moneyIsExactIntegerMinorUnits() throws {
