@@ -12,6 +12,7 @@ struct TwinRender: AsyncParsableCommand {
             SubmitCommand.self,
             StatusCommand.self,
             RoyaltiesCommand.self,
+            KeygenCommand.self, PartyCommand.self, TwinCommand.self, ConsentCommand.self,
         ]
     )
 }

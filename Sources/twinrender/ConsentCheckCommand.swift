@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import TwinConsent
+
+/// `twinrender consent check JOB.json [--json]`: the consent decision the daemon would take for a
+/// job file, without rendering, reserving or logging. Exit status 0 when allowed, 1 when denied.
+struct ConsentCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Print the consent decision for a job file without rendering (exit 0 allowed, 1 denied)."
+    )
+
+    @OptionGroup var registry: RegistryOptions
+
+    @Argument(help: "Job file (the JSON dropped into the spool).")
+    var job: String
+
+    @Option(name: .long, help: "Twin weight file to hash (default: from the model package's model.json, else as registered).")
+    var weights: String?
+
+    @Option(name: .long, help: "Decide as of this UTC time, YYYY-MM-DDTHH:MM:SSZ (default: now).")
+    var at: String?
+
+    @Flag(name: .long, help: "JSON output.")
+    var json = false
+
+    /// The consent-relevant fields of a job file (others are ignored here).
+    struct JobFields: Decodable {
+        let id: String?
+        let twin: String
+        let licensee: String
+        let purpose: String
+        let territory: String
+        let tags: [String]?
+        let count: Int?
+    }
+
+    /// `--json` output.
+    struct Output: Encodable {
+        let job, decision: String
+        let code, message, grant, grantSHA256: String?
+    }
+
+    func run() throws {
+        let decision: ConsentDecision
+        let request: ConsentRequest
+        (request, decision) = try consentCommand {
+            let config = try registry.configOptions.load()
+            let jobURL = URL(fileURLWithPath: job)
+            let fields: JobFields
+            do {
+                fields = try JSONDecoder().decode(JobFields.self, from: Data(contentsOf: jobURL))
+            } catch {
+                throw ValidationError("\(job) is not a job file with twin, licensee, purpose and territory: \(error)")
+            }
+            let snapshot = try ConsentRegistry.load(directory: try registry.directory())
+            let weightsFile = weights.map { URL(fileURLWithPath: $0) }
+                ?? Self.packageTwinFile(model: config.modelDirectory, twin: fields.twin)
+                ?? snapshot.twins[fields.twin].map { URL(fileURLWithPath: $0.weightsFile) }
+            let request = try ConsentRequest(
+                job: fields.id ?? jobURL.deletingPathExtension().lastPathComponent, twin: fields.twin, licensee: fields.licensee,
+                purpose: fields.purpose, territory: fields.territory, count: fields.count ?? 1, contentTags: fields.tags ?? [],
+                twinWeightsSHA256: weightsFile.flatMap { WeightsDigestCache().sha256(of: $0) })
+            let date = try at.map { try UTCDate.parse($0, field: "--at") } ?? Date()
+            let usage = try ConsentUsage(config: config).table(snapshot.grants.keys, excludingJob: request.job)
+            return (request, snapshot.evaluate(request, at: date) { usage[$0] ?? 0 })
+        }
+        let output = Output(
+            job: request.job, decision: decision.grant == nil ? "deny" : "allow", code: decision.denial?.code.rawValue,
+            message: decision.denial?.message, grant: decision.grant?.uid ?? decision.denial?.grantUID,
+            grantSHA256: decision.grant?.sha256)
+        if json {
+            try printJSON(output)
+        } else if let grant = decision.grant {
+            print("allowed: job \(request.job) under grant \(grant.uid) (sha256 \(grant.sha256))")
+        } else if let denial = decision.denial {
+            print("denied: job \(request.job): \(denial.code.rawValue): \(denial.message)")
+        }
+        if decision.grant == nil { throw ExitCode(1) }
+    }
+
+    /// The twin's weight file as listed in the model package's `model.json` (`twins: [{id, file}]`),
+    /// the file the daemon hashes; nil when the package or the entry is missing.
+    static func packageTwinFile(model: URL, twin: String) -> URL? {
+        struct Manifest: Decodable {
+            struct Twin: Decodable { let id: String; let file: String }
+            let twins: [Twin]
+        }
+        guard let data = try? Data(contentsOf: model.appendingPathComponent("model.json")),
+              let manifest = try? JSONDecoder().decode(Manifest.self, from: data),
+              let entry = manifest.twins.first(where: { $0.id == twin })
+        else { return nil }
+        return model.appendingPathComponent(entry.file)
+    }
+}
