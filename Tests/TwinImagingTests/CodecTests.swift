@@ -175,3 +175,71 @@ let sampleMetadata = ProvenanceMetadata(
         }
     }
 }
+
+@Suite struct AILabelTests {
+    @Test func drawsTextInTheChosenCorner() throws {
+        let background = try RGBImage(width: 128, height: 128, fill: (128, 128, 128))
+        for corner in AILabel.Corner.allCases {
+            var configuration = AILabel.Configuration()
+            configuration.corner = corner
+            var image = background
+            try AILabel(configuration: configuration).draw(on: &image)
+            // Changed pixels fill exactly the label box in the chosen corner; some are bright text.
+            var changed = 0, bright = 0
+            for y in 0..<128 {
+                for x in 0..<128 where image.pixels[(y * 128 + x) * 3] != 128 {
+                    changed += 1
+                    if image.pixels[(y * 128 + x) * 3] > 200 { bright += 1 }
+                    let left = corner == .topLeft || corner == .bottomLeft, top = corner == .topLeft || corner == .topRight
+                    #expect(left ? (2..<76).contains(x) : (52..<126).contains(x))
+                    #expect(top ? (2..<15).contains(y) : (113..<126).contains(y))
+                }
+            }
+            // "AI-generated": 12 glyphs of 6x11 plus 1 px padding.
+            #expect(changed == 74 * 13)
+            #expect(bright > 100)
+        }
+    }
+
+    @Test func glyphsMatchTheFont() throws {
+        var configuration = AILabel.Configuration()
+        configuration.text = "I"
+        configuration.corner = .topLeft
+        configuration.opacity = 1
+        configuration.margin = 0
+        var image = try RGBImage(width: 64, height: 64, fill: (0, 0, 0))
+        try AILabel(configuration: configuration).draw(on: &image)
+        let rows = LabelFont.rows[Int(("I" as Unicode.Scalar).value) - 32]
+        for y in 0..<LabelFont.cellHeight {
+            for x in 0..<LabelFont.cellWidth {
+                let ink = rows[y] >> (LabelFont.cellWidth - 1 - x) & 1 == 1
+                #expect(image.pixels[((y + 1) * 64 + x + 1) * 3] == (ink ? 255 : 0))
+            }
+        }
+        #expect(rows.contains { $0 != 0 })
+    }
+
+    @Test func rejectsBadSettings() throws {
+        var image = try RGBImage(width: 64, height: 64, fill: (0, 0, 0))
+        var configuration = AILabel.Configuration()
+        #expect(throws: ImagingError.self) { try AILabel(configuration: configuration).draw(on: &image) }  // too wide for 64 px
+        configuration.text = "KI-generiert ✓"
+        #expect(throws: ImagingError.self) { try AILabel(configuration: configuration).draw(on: &image) }
+        configuration.text = "AI"
+        configuration.opacity = 1.5
+        #expect(throws: ImagingError.self) { try AILabel(configuration: configuration).draw(on: &image) }
+    }
+
+    @Test func grantRequirementWins() {
+        #expect(AILabel.isApplied(configEnabled: false, grantRequiresLabel: true))
+        #expect(AILabel.isApplied(configEnabled: true, grantRequiresLabel: false))
+        #expect(!AILabel.isApplied(configEnabled: false, grantRequiresLabel: false))
+    }
+
+    @Test func watermarkSurvivesOnALabelledImage() throws {
+        var image = SyntheticRender.make(seed: 31)
+        try AILabel().draw(on: &image)
+        try InvisibleWatermark().embed(into: &image, payload: 77)
+        #expect(InvisibleWatermark().detect(in: image)?.payload == 77)
+    }
+}
