@@ -1,0 +1,165 @@
+import Foundation
+import TwinConsent
+@testable import TwinDaemon
+
+/// A scratch installation for process-level tests: spool, consent registry with a model party per
+/// twin and an owner-signed grant each, ledger, logs, and a config pointing at the tiny
+/// random-weight model in `Fixtures/tiny-model` (same architecture as the shipped model).
+struct DaemonFixture {
+    let root: URL
+    let configURL: URL
+    let keys: [String: PartyKey]
+    var spool: URL { root.appendingPathComponent("spool") }
+    var registry: URL { root.appendingPathComponent("registry") }
+    var ledger: URL { root.appendingPathComponent("ledger") }
+    var statusLog: URL { root.appendingPathComponent("log/status.jsonl") }
+
+    static var modelDirectory: URL {
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tiny-model")
+    }
+
+    /// `maxImages` per grant; grants cover ecommerce + social-media in EU and US for brand-north.
+    init(host: String = "test", maxImages: Int = 100, extraConfig: String = "") throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("twinrender-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        configURL = root.appendingPathComponent("twinrender.toml")
+        try """
+        host = "\(host)"
+        [spool]
+        directory = "spool"
+        rescan_interval_seconds = 0.2
+        max_attempts = 3
+        [model]
+        directory = "\(Self.modelDirectory.path)"
+        [consent]
+        registry = "registry"
+        [ledger]
+        directory = "ledger"
+        [log]
+        directory = "log"
+        heartbeat_interval_seconds = 0.5
+        progress_interval_seconds = 0
+        [workers]
+        count = 1
+        blas_threads = 1
+        [shutdown]
+        grace_period_seconds = 0.2
+        \(extraConfig)
+        """.write(to: configURL, atomically: true, encoding: .utf8)
+
+        let store = RegistryStore(directory: root.appendingPathComponent("registry"))
+        var keys: [String: PartyKey] = [:]
+        let brand = PartyKey.generate()
+        try store.addParty(Party(id: "brand-north", role: .licensee, publicKey: brand.publicKeyBase64))
+        keys["brand-north"] = brand
+        let now = Date()
+        for twin in ["ava", "bea", "cleo", "dana"] {
+            let key = PartyKey.generate()
+            keys["model-\(twin)"] = key
+            try store.addParty(Party(id: "model-\(twin)", role: .model, publicKey: key.publicKeyBase64))
+            _ = try store.registerTwin(id: twin, owner: "model-\(twin)",
+                                       weightsFile: Self.modelDirectory.appendingPathComponent("twins/\(twin).safetensors"), at: now)
+            let terms = GrantTerms(twin: twin, licensee: "brand-north", purposes: ["ecommerce", "social-media"], territories: ["EU", "US"],
+                                   validFrom: now.addingTimeInterval(-86_400), validUntil: now.addingTimeInterval(86_400 * 30),
+                                   maxImages: maxImages, feeMinorUnits: 2500, currency: "EUR", commissionBasisPoints: 1500, paymentDays: 30)
+            _ = try store.grant(terms, key: key, at: now)
+        }
+        self.keys = keys
+    }
+
+    /// A valid job's JSON.
+    static func job(twin: String = "ava", purpose: String = "ecommerce", territory: String = "DE", seed: Int = 1,
+                    steps: Int = 4, count: Int = 1, size: Int = 64, priority: Int = 0) -> Data {
+        Data("""
+        {"twin":"\(twin)","licensee":"brand-north","purpose":"\(purpose)","territory":"\(territory)","garment":"dress",
+         "colour":"red","seed":\(seed),"steps":\(steps),"count":\(count),"width":\(size),"height":\(size),"priority":\(priority)}
+        """.utf8)
+    }
+
+    /// Drops a job file straight into `incoming/` (as a writer that used `tmp/` would).
+    func drop(_ data: Data, id: String) throws {
+        let incoming = spool.appendingPathComponent("incoming")
+        try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: spool.appendingPathComponent("tmp"), withIntermediateDirectories: true)
+        let staged = spool.appendingPathComponent("tmp/\(id).json")
+        try data.write(to: staged)
+        try FileManager.default.moveItem(at: staged, to: incoming.appendingPathComponent("\(id).json"))
+    }
+
+    func files(_ directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: spool.appendingPathComponent(directory).path)) ?? [])
+            .filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    func reason(_ id: String, in directory: String = "rejected") throws -> [String: Any] {
+        let data = try Data(contentsOf: spool.appendingPathComponent("\(directory)/\(id).reason.json"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    /// Every event line in every ledger segment.
+    func ledgerEvents() -> [[String: Any]] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: ledger.path)) ?? []
+        return names.filter { $0.hasSuffix(".jsonl") }.flatMap { name -> [[String: Any]] in
+            let text = (try? String(contentsOf: ledger.appendingPathComponent(name), encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: root) }
+}
+
+/// Runs the built `twinrender` executable.
+enum TwinRenderBinary {
+    static var url: URL {
+        // The test bundle sits next to the package's executables in the build folder.
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("twinrender")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: ".build/debug/twinrender")
+    }
+
+    /// Starts `twinrender args…` with the given environment additions; output goes to `log` if set.
+    static func start(_ args: [String], environment: [String: String] = [:], log: URL? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = args
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        if let log {
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: log)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Runs to completion; returns the exit status and stdout+stderr text.
+    static func run(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = args
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Polls `condition` every 20 ms for up to `timeout` seconds.
+func waitFor(_ timeout: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
