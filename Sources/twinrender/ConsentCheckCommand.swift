@@ -42,29 +42,25 @@ struct ConsentCheckCommand: ParsableCommand {
     }
 
     func run() throws {
-        let decision: ConsentDecision
-        let request: ConsentRequest
-        (request, decision) = try consentCommand {
-            let config = try registry.configOptions.load()
-            let jobURL = URL(fileURLWithPath: job)
-            let fields: JobFields
-            do {
-                fields = try JSONDecoder().decode(JobFields.self, from: Data(contentsOf: jobURL))
-            } catch {
-                throw ValidationError("\(job) is not a job file with twin, licensee, purpose and territory: \(error)")
-            }
-            let snapshot = try ConsentRegistry.load(directory: try registry.directory())
-            let weightsFile = weights.map { URL(fileURLWithPath: $0) }
-                ?? Self.packageTwinFile(model: config.modelDirectory, twin: fields.twin)
-                ?? snapshot.twins[fields.twin].map { URL(fileURLWithPath: $0.weightsFile) }
-            let request = try ConsentRequest(
-                job: fields.id ?? jobURL.deletingPathExtension().lastPathComponent, twin: fields.twin, licensee: fields.licensee,
-                purpose: fields.purpose, territory: fields.territory, count: fields.count ?? 1, contentTags: fields.tags ?? [],
-                twinWeightsSHA256: weightsFile.flatMap { WeightsDigestCache().sha256(of: $0) })
-            let date = try at.map { try UTCDate.parse($0, field: "--at") } ?? Date()
-            let usage = try ConsentUsage(config: config).table(snapshot.grants.keys, excludingJob: request.job)
-            return (request, snapshot.evaluate(request, at: date) { usage[$0] ?? 0 })
+        let config = try registry.configOptions.load()
+        let jobURL = URL(fileURLWithPath: job)
+        let fields: JobFields
+        do {
+            fields = try JSONDecoder().decode(JobFields.self, from: Data(contentsOf: jobURL))
+        } catch {
+            throw CommandFailure("\(job) is not a readable job file with twin, licensee, purpose and territory: \(error.localizedDescription)")
         }
+        let snapshot = try ConsentRegistry.load(directory: try registry.directory())
+        let weightsFile = weights.map { URL(fileURLWithPath: $0) }
+            ?? Self.packageTwinFile(model: config.modelDirectory, twin: fields.twin)
+            ?? snapshot.twins[fields.twin].map { URL(fileURLWithPath: $0.weightsFile) }
+        let request = try ConsentRequest(
+            job: fields.id ?? jobURL.deletingPathExtension().lastPathComponent, twin: fields.twin, licensee: fields.licensee,
+            purpose: fields.purpose, territory: fields.territory, count: fields.count ?? 1, contentTags: fields.tags ?? [],
+            twinWeightsSHA256: weightsFile.flatMap { WeightsDigestCache().sha256(of: $0) })
+        let date = try at.map { try UTCDate.parse($0, field: "--at") } ?? Date()
+        let usage = try ConsentUsage(config: config).table(snapshot.grants.keys, excludingJob: request.job)
+        let decision = snapshot.evaluate(request, at: date) { usage[$0] ?? 0 }
         let output = Output(
             job: request.job, decision: decision.grant == nil ? "deny" : "allow", code: decision.denial?.code.rawValue,
             message: decision.denial?.message, grant: decision.grant?.uid ?? decision.denial?.grantUID,

@@ -48,7 +48,7 @@ struct ConsentGrantCommand: ParsableCommand {
     var key: String
 
     func run() throws {
-        try consentCommand {
+        do {
             let validFrom = try UTCDate.parseWindowBound(from, field: "--from", endOfDay: false)
             let validUntil = try UTCDate.parseWindowBound(until, field: "--until", endOfDay: true)
             let terms = GrantTerms(
@@ -78,7 +78,7 @@ struct ConsentRevokeCommand: ParsableCommand {
     var key: String
 
     func run() throws {
-        try consentCommand {
+        do {
             let revocation = try registry.store().revoke(grant: uid, key: PartyKey.load(from: URL(fileURLWithPath: key)), at: Date())
             print("revoked \(revocation.grant) (twin '\(revocation.twin)', signed by '\(revocation.signer)')")
         }

@@ -31,7 +31,7 @@ struct ConsentListCommand: ParsableCommand {
     }
 
     func run() throws {
-        try consentCommand {
+        do {
             let config = try registry.configOptions.load()
             let snapshot = try ConsentRegistry.load(directory: try registry.directory())
             let usage = try ConsentUsage(config: config).table(snapshot.grants.keys)

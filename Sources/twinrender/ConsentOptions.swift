@@ -21,14 +21,11 @@ struct RegistryOptions: ParsableArguments {
     func store() throws -> RegistryStore { RegistryStore(directory: try directory()) }
 }
 
-/// Runs `body`, turning a `ConsentError` into a one-line validation failure (exit 64) instead of
-/// a stack of Swift error text.
-func consentCommand<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as ConsentError {
-        throw ValidationError(error.description)
-    }
+/// A command-line failure with a one-line message (ArgumentParser prints `Error: <message>` and
+/// exits 1, as it does for a `ConsentError`).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Parses a `--role` value.

@@ -24,12 +24,12 @@ struct KeygenCommand: ParsableCommand {
     var out: String
 
     func run() throws {
-        try consentCommand {
+        do {
             let store = try registry.store()
             let key = PartyKey.generate()
             let record = try Party(id: party, role: role, publicKey: key.publicKeyBase64, estateOf: estateOf)
             guard try store.load().parties[party] == nil else {
-                throw ValidationError("party '\(party)' is already registered; use a new id or 'party add' with its existing key")
+                throw CommandFailure("party '\(party)' is already registered; use a new id or 'party add' with its existing key")
             }
             let files = try key.write(party: party, to: URL(fileURLWithPath: out))
             try store.addParty(record)

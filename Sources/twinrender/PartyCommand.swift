@@ -33,7 +33,7 @@ struct PartyAddCommand: ParsableCommand {
     var publicKey: String
 
     func run() throws {
-        try consentCommand {
+        do {
             let key = try PartyKey.loadPublicKey(from: URL(fileURLWithPath: publicKey))
             try registry.store().addParty(Party(id: party, role: role, publicKey: key, estateOf: estateOf))
             print("registered \(role.rawValue) '\(party)'")

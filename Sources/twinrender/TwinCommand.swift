@@ -30,7 +30,7 @@ struct TwinRegisterCommand: ParsableCommand {
     var weights: String
 
     func run() throws {
-        try consentCommand {
+        do {
             let record = try registry.store().registerTwin(id: twin, owner: owner, weightsFile: URL(fileURLWithPath: weights), at: Date())
             print("registered twin '\(record.id)' owned by '\(record.owner)', weights sha256 \(record.weightsSHA256)")
         }
@@ -56,7 +56,7 @@ struct TwinSetStatusCommand: ParsableCommand {
     var key: String
 
     func run() throws {
-        try consentCommand {
+        do {
             let key = try PartyKey.load(from: URL(fileURLWithPath: key))
             let change = try registry.store().setStatus(twin: twin, to: status, key: key, at: Date())
             print("twin '\(twin)' is now \(change.status.rawValue) (signed by '\(change.signer)' at \(change.issuedAt))")
