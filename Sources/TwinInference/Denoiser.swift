@@ -60,7 +60,13 @@ func takeConv(_ t: inout ParameterStore.Taker, _ p: String, _ cin: Int, _ cout: 
               padding: Int = 1, bias: Bool = true) throws(SafeTensorsError) -> Conv2d {
     let w = try t.take(p + ".weight", [cout, cin, k, k])
     let b = bias ? try t.take(p + ".bias", [cout]) : nil
-    return Conv2d(weight: w, bias: b, stride: stride, padding: padding)
+    var conv = Conv2d(weight: w, bias: b, stride: stride, padding: padding)
+    if winogradEligible(w, stride: stride, padding: padding) {
+        let u = t.derive(16 * cout * cin)
+        winogradTransformWeights(u, w)
+        conv.winograd = UnsafePointer(u)
+    }
+    return conv
 }
 
 func takeAttention(_ t: inout ParameterStore.Taker, _ p: String, dim: Int, ctx: Int, heads: Int)

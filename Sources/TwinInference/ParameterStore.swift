@@ -5,6 +5,8 @@
 /// Owns the parameter memory of one weight file; freed with the model.
 final class ParameterStore: @unchecked Sendable {
     private let memory: UnsafeMutableBufferPointer<Float>
+    /// Buffers derived from the file's tensors at load (e.g. Winograd weights); only appended during load.
+    private var derived: [UnsafeMutableBufferPointer<Float>] = []
     /// File name for errors.
     let file: String
 
@@ -13,7 +15,10 @@ final class ParameterStore: @unchecked Sendable {
         self.file = file
     }
 
-    deinit { memory.deallocate() }
+    deinit {
+        memory.deallocate()
+        derived.forEach { $0.deallocate() }
+    }
 
     /// Reads every tensor of `tensors`, then lets `build` take them by name.
     /// Throws if `build` asks for a missing or mis-shaped tensor, or leaves one unused.
@@ -21,7 +26,7 @@ final class ParameterStore: @unchecked Sendable {
         throws(SafeTensorsError) -> (T, ParameterStore) {
         let total = tensors.entries.values.reduce(0) { $0 + $1.count }
         let store = ParameterStore(memory: .allocate(capacity: max(total, 1)), file: tensors.name)
-        var taker = Taker(tensors: tensors, memory: store.memory)
+        var taker = Taker(tensors: tensors, memory: store.memory, store: store)
         let built = try build(&taker)
         let unused = Set(tensors.entries.keys).subtracting(taker.taken)
         if let first = unused.sorted().first {
@@ -34,6 +39,7 @@ final class ParameterStore: @unchecked Sendable {
     struct Taker {
         let tensors: SafeTensorsFile
         let memory: UnsafeMutableBufferPointer<Float>
+        let store: ParameterStore
         var offset = 0
         var taken = Set<String>()
 
@@ -50,6 +56,13 @@ final class ParameterStore: @unchecked Sendable {
             taken.insert(name)
             offset += n
             return Param(data: UnsafePointer(dst.baseAddress!), shape: shape)
+        }
+
+        /// `count` floats owned by the store, for parameters derived at load.
+        func derive(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let buf = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
+            store.derived.append(buf)
+            return buf.baseAddress!
         }
     }
 }

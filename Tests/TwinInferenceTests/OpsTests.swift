@@ -112,8 +112,10 @@ import Testing
     }
 
     /// Conv against a direct loop on shapes with several tiles per image (wide rows, odd sizes,
-    /// stride 2, 1-pixel-wide inputs), with every epilogue, bit-identical across thread counts.
-    @Test(arguments: [(2, 3, 5, 37, 600, 3, 1, 1), (1, 4, 6, 9, 1, 3, 2, 1), (2, 8, 3, 20, 64, 1, 1, 0), (1, 2, 2, 1, 1, 3, 1, 1)])
+    /// stride 2, 1-pixel-wide inputs), with every epilogue, bit-identical across thread counts;
+    /// 3x3 stride-1 convs with >= 16 input channels also through Winograd F(2x2, 3x3).
+    @Test(arguments: [(2, 3, 5, 37, 600, 3, 1, 1), (1, 4, 6, 9, 1, 3, 2, 1), (2, 8, 3, 20, 64, 1, 1, 0), (1, 2, 2, 1, 1, 3, 1, 1),
+                      (2, 16, 5, 9, 13, 3, 1, 1), (1, 16, 8, 37, 300, 3, 1, 1), (1, 32, 4, 1, 3, 3, 1, 1)])
     func convMatchesNaive(_ n: Int, _ cin: Int, _ cout: Int, _ h: Int, _ w: Int, _ k: Int, _ stride: Int, _ pad: Int) {
         var rng = SplitMix(seed: UInt64(n * 1000 + cin * 100 + h + w))
         var x = (0..<(n * cin * h * w)).map { _ in rng.nextFloat() }
@@ -136,10 +138,21 @@ import Testing
             ref[o] = max(0, Float(acc) + bias[co] + chan[b * cout + co] + residual[o])
         } } } }
         var outputs: [[Float]] = []
+        var winogradOutputs: [[Float]] = []
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cout * cin)
+        defer { u.deallocate() }
         weight.withUnsafeBufferPointer { wp in
             bias.withUnsafeBufferPointer { bp in
-                let conv = Conv2d(weight: Param(data: wp.baseAddress!, shape: [cout, cin, k, k]),
-                                  bias: Param(data: bp.baseAddress!, shape: [cout]), stride: stride, padding: pad)
+                let plain = Conv2d(weight: Param(data: wp.baseAddress!, shape: [cout, cin, k, k]),
+                                   bias: Param(data: bp.baseAddress!, shape: [cout]), stride: stride, padding: pad)
+                var variants = [plain]
+                if winogradEligible(plain.weight, stride: stride, padding: pad) {
+                    winogradTransformWeights(u, plain.weight)
+                    var wino = plain
+                    wino.winograd = UnsafePointer(u)
+                    variants.append(wino)
+                }
+                for (variant, conv) in variants.enumerated() {
                 for threads in [1, 2, 3] {
                     var y = [Float](repeating: .nan, count: ref.count)
                     withWorkspace(threads: threads) { ws in
@@ -154,12 +167,18 @@ import Testing
                             }
                         }
                     }
-                    outputs.append(y)
+                    if variant == 0 { outputs.append(y) } else { winogradOutputs.append(y) }
+                }
                 }
             }
         }
         #expect(relativeError(outputs[0], ref) <= 1e-5)
         #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2], "results depend on the thread count")
+        #expect(winogradOutputs.isEmpty == (cin < 16 || k != 3 || stride != 1))
+        for y in winogradOutputs { #expect(relativeError(y, ref) <= 1e-5, "Winograd") }
+        if winogradOutputs.count == 3 {
+            #expect(winogradOutputs[0] == winogradOutputs[1] && winogradOutputs[1] == winogradOutputs[2], "Winograd depends on threads")
+        }
     }
 }
 

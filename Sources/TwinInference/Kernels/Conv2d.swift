@@ -12,6 +12,8 @@ struct Conv2d {
     let bias: Param?
     let stride: Int
     let padding: Int
+    /// Winograd-transformed weights (16, cout, cin) when the conv is eligible, else nil.
+    var winograd: UnsafePointer<Float>? = nil
 
     var cout: Int { weight.shape[0] }
     var cin: Int { weight.shape[1] }
@@ -40,6 +42,10 @@ func conv2d(_ out: Tensor4, _ x: Tensor4, _ conv: Conv2d, _ epilogue: ConvEpilog
     precondition(x.c == conv.cin && out.c == conv.cout && out.n == x.n && out.h == ho && out.w == wo,
                  "conv2d shape mismatch")
     precondition(out.data != x.data, "conv2d cannot run in place")
+    if let u = conv.winograd {
+        winogradConv(out, x, conv, u: u, epilogue, ws: ws)
+        return
+    }
     let cout = conv.cout, opl = ho * wo
     let pointwise = conv.k == 1 && conv.stride == 1 && conv.padding == 0
     let kdim = conv.cin * conv.k * conv.k
