@@ -30,7 +30,8 @@ enum CanonicalLine {
     /// The canonical object without `hash`, as text.
     static func body(of e: RoyaltyEvent) -> String {
         var out = "{"
-        func key(_ k: String) { if out.count > 1 { out += "," }; out += "\"\(k)\":" }
+        var first = true
+        func key(_ k: String) { out += first ? "\"\(k)\":" : ",\"\(k)\":"; first = false }
         func str(_ k: String, _ v: String) { key(k); out += quoted(v) }
         func int<I: BinaryInteger>(_ k: String, _ v: I) { key(k); out += String(v) }
         str("event_id", e.eventID); str("job", e.job); int("image_index", e.imageIndex)
@@ -48,8 +49,10 @@ enum CanonicalLine {
     static func hash(ofBody body: String) -> String { hex(SHA256.hash(data: Data(body.utf8))) }
 
     /// The full line (without its newline): the body with `"hash"` appended as the last member.
-    static func line(of e: RoyaltyEvent) -> String {
-        String(body(of: e).dropLast()) + ",\"hash\":\(quoted(e.hash))}"
+    static func line(of e: RoyaltyEvent) -> String { line(body: body(of: e), hash: e.hash) }
+
+    private static func line(body: String, hash: String) -> String {
+        String(body.dropLast()) + ",\"hash\":\(quoted(hash))}"
     }
 
     /// Parses and checks one line (without its newline).
@@ -80,8 +83,9 @@ enum CanonicalLine {
             watermarkPayload: payload, amount: wire.amount, agencyCommission: wire.agency_commission,
             currency: wire.currency, dueDate: dueDate, host: wire.host, seq: wire.seq, prevHash: wire.prev_hash,
             hash: wire.hash)
-        guard Array(line(of: event).utf8) == Array(bytes) else { return .failure(.notCanonical) }
-        guard hash(ofBody: body(of: event)) == event.hash else { return .failure(.hashMismatch) }
+        let body = body(of: event)
+        guard line(body: body, hash: event.hash).utf8.elementsEqual(bytes) else { return .failure(.notCanonical) }
+        guard hash(ofBody: body) == event.hash else { return .failure(.hashMismatch) }
         if let reason = inconsistency(in: event) { return .failure(.inconsistent(reason)) }
         return .success(event)
     }
@@ -104,6 +108,9 @@ enum CanonicalLine {
     }
 
     private static func quoted(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + s + "\""
+        }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -133,9 +133,15 @@ enum SegmentIO {
     static func splitLines(_ bytes: [UInt8]) -> (lines: [Range<Int>], tailStart: Int) {
         var lines = [Range<Int>]()
         var start = 0
-        for (i, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
-            lines.append(start..<i)
-            start = i + 1
+        bytes.withUnsafeBufferPointer { buffer in
+            var i = 0
+            while i < buffer.count {
+                if buffer[i] == UInt8(ascii: "\n") {
+                    lines.append(start..<i)
+                    start = i + 1
+                }
+                i += 1
+            }
         }
         return (lines, start)
     }
