@@ -16,7 +16,7 @@ enum CanonicalValue: Equatable, Sendable {
 /// Serialises `fields` canonically: `{"a":1,"b":"x","c":["p","q"]}`.
 func canonicalJSON(_ fields: [String: CanonicalValue]) -> [UInt8] {
     var out: [UInt8] = [UInt8(ascii: "{")]
-    for (index, key) in fields.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }).enumerated() {
+    for (index, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
         if index > 0 { out.append(UInt8(ascii: ",")) }
         appendString(key, to: &out)
         out.append(UInt8(ascii: ":"))

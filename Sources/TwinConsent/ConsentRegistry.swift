@@ -10,13 +10,30 @@ public struct RegistryProblem: Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(file): \(message)" }
 }
 
-/// A grant as found in the registry, with its verification state.
+/// A grant as found in the registry, with its verification state and what evaluation needs
+/// precomputed.
 public struct RegisteredGrant: Equatable, Sendable {
     /// The grant as parsed.
     public let grant: Grant
     /// The file was byte-for-byte canonical and the signature verifies with the assigner's
     /// registered key. (Whether the assigner may sign for the twin is decided per request.)
     public let signatureVerifies: Bool
+    /// The granted countries, `EU` expanded.
+    let countries: Set<String>
+    /// Why the terms are invalid (`GrantTerms.validate`), or nil.
+    let termsProblem: String?
+
+    init(grant: Grant, signatureVerifies: Bool) {
+        self.grant = grant
+        self.signatureVerifies = signatureVerifies
+        countries = grant.terms.territories.reduce(into: Set<String>()) { $0.formUnion((try? Territory.expand($1)) ?? []) }
+        do {
+            try grant.terms.validate()
+            termsProblem = nil
+        } catch {
+            termsProblem = "\(error)"
+        }
+    }
 }
 
 /// An immutable snapshot of a consent registry directory.
@@ -38,6 +55,21 @@ public struct ConsentRegistry: Sendable {
     public let revocations: [String: Revocation]
     /// Files that could not be used, with the reason.
     public let problems: [RegistryProblem]
+    /// Each twin's grants, most specific first (see Evaluation.swift).
+    let grantsByTwin: [String: [RegisteredGrant]]
+
+    private init(
+        directory: URL, parties: [String: Party], twins: [String: TwinRecord], grants: [String: RegisteredGrant],
+        revocations: [String: Revocation], problems: [RegistryProblem]
+    ) {
+        self.directory = directory
+        self.parties = parties
+        self.twins = twins
+        self.grants = grants
+        self.revocations = revocations
+        self.problems = problems
+        grantsByTwin = Dictionary(grouping: grants.values, by: \.grant.terms.twin).mapValues { $0.sorted(by: Self.isMoreSpecific) }
+    }
 
     /// Size limit for one registry file.
     static let fileLimit = 1 << 20

@@ -25,13 +25,15 @@ extension ConsentRegistry {
         case .success(let state): twinState = state
         case .failure(let denial): return .denied(denial)
         }
-        let candidates = grants.values.filter { $0.grant.terms.twin == request.twin }.sorted(by: isMoreSpecific)
+        let candidates = grantsByTwin[request.twin] ?? []
+        let requested = (try? Territory.expand(request.territory)) ?? [request.territory]
         guard !candidates.isEmpty else {
             return .denied(ConsentDenial(code: .missing, message: "twin '\(request.twin)' has no grants", grantUID: nil))
         }
         var closest: (check: GrantCheck, denial: ConsentDenial)?
         for candidate in candidates {
-            guard let failure = firstFailure(of: candidate, for: request, twin: twinState, at: date, usage: usage) else {
+            guard let failure = firstFailure(of: candidate, for: request, countries: requested, twin: twinState, at: date, usage: usage)
+            else {
                 return .allowed(candidate.grant)
             }
             if closest == nil || failure.check > closest!.check { closest = failure }
@@ -40,12 +42,11 @@ extension ConsentRegistry {
     }
 
     /// Whether `a` is more specific than `b` (see the file header).
-    func isMoreSpecific(_ a: RegisteredGrant, than b: RegisteredGrant) -> Bool {
-        func key(_ g: Grant) -> (Int, Int, TimeInterval) {
-            let territories = g.terms.territories.reduce(into: Set<String>()) { $0.formUnion((try? Territory.expand($1)) ?? []) }
-            return (territories.count, g.terms.purposes.count, g.terms.validUntil.timeIntervalSince(g.terms.validFrom))
+    static func isMoreSpecific(_ a: RegisteredGrant, than b: RegisteredGrant) -> Bool {
+        func key(_ g: RegisteredGrant) -> (Int, Int, TimeInterval) {
+            (g.countries.count, g.grant.terms.purposes.count, g.grant.terms.validUntil.timeIntervalSince(g.grant.terms.validFrom))
         }
-        let (ka, kb) = (key(a.grant), key(b.grant))
+        let (ka, kb) = (key(a), key(b))
         if ka != kb { return ka < kb }
         if a.grant.issuedAt != b.grant.issuedAt { return a.grant.issuedAt > b.grant.issuedAt }
         return a.grant.uid < b.grant.uid
@@ -129,8 +130,10 @@ extension ConsentRegistry {
     }
 
     /// The first check `candidate` fails for `request`, or nil when it allows the request.
+    /// `countries` is the request's territory, expanded.
     func firstFailure(
-        of candidate: RegisteredGrant, for request: ConsentRequest, twin: TwinState, at date: Date, usage: (String) -> Int
+        of candidate: RegisteredGrant, for request: ConsentRequest, countries: Set<String>, twin: TwinState, at date: Date,
+        usage: (String) -> Int
     ) -> (check: GrantCheck, denial: ConsentDenial)? {
         let grant = candidate.grant
         let terms = grant.terms
@@ -150,10 +153,8 @@ extension ConsentRegistry {
                 : "only the owner '\(twin.record.owner)' may grant consent"
             return fail(.signer, .signerNotOwner, "signed by \(role) '\(grant.assigner)', but \(required)")
         }
-        do {
-            try terms.validate()
-        } catch {
-            return fail(.terms, .missing, "the grant is invalid: \(error)")
+        if let problem = candidate.termsProblem {
+            return fail(.terms, .missing, "the grant is invalid: \(problem)")
         }
         guard terms.licensee == request.licensee else {
             return fail(.licensee, .licenseeMismatch, "licensee is '\(terms.licensee)', not '\(request.licensee)'")
@@ -162,9 +163,7 @@ extension ConsentRegistry {
             return fail(.purpose, .purposeNotAllowed,
                 "purpose '\(request.purpose)' is not among \(terms.purposes.joined(separator: ", "))")
         }
-        let granted = terms.territories.reduce(into: Set<String>()) { $0.formUnion((try? Territory.expand($1)) ?? []) }
-        let requested = (try? Territory.expand(request.territory)) ?? [request.territory]
-        guard requested.isSubset(of: granted) else {
+        guard countries.isSubset(of: candidate.countries) else {
             return fail(.territory, .territoryNotAllowed,
                 "territory '\(request.territory)' is not covered by \(terms.territories.joined(separator: ", "))")
         }

@@ -60,7 +60,9 @@ extension ConsentRegistry {
         let request = try? ConsentRequest(
             job: "list", twin: twin.id, licensee: entry.grant.terms.licensee, purpose: entry.grant.terms.purposes.first ?? "none",
             territory: entry.grant.terms.territories.first ?? "EU", count: 1, twinWeightsSHA256: twin.weightsSHA256)
-        guard let request, let failure = firstFailure(of: entry, for: request, twin: probe, at: entry.grant.terms.validFrom, usage: { _ in 0 }),
+        guard let request,
+              let failure = firstFailure(
+                of: entry, for: request, countries: [], twin: probe, at: entry.grant.terms.validFrom, usage: { _ in 0 }),
               failure.check <= .terms
         else { return nil }
         return failure.denial.description
