@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "TwinConsentTests", dependencies: ["TwinConsent"]),
         .testTarget(name: "TwinImagingTests", dependencies: ["TwinImaging"]),
         .testTarget(name: "TwinLedgerTests", dependencies: ["TwinLedger"]),
-        .testTarget(name: "TwinDaemonTests", dependencies: ["TwinDaemon", "TwinConsent", "TwinLedger", "twinrender"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TwinDaemonTests", dependencies: ["TwinDaemon", "TwinConsent", "TwinImaging", "TwinLedger", "twinrender"], resources: [.copy("Fixtures")]),
     ]
 )

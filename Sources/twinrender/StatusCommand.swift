@@ -50,7 +50,7 @@ struct StatusCommand: ParsableCommand {
             print("\(d.host) pid \(d.pid): \(d.running ? "running" : "stopped"), model \(d.model), updated \(age)s ago")
             print(String(format: "  delivered %d jobs / %d images, failed %d, rejected %d; %.2f jobs/min, %.2f images/min; RSS %.1f MiB (peak %.1f)",
                          d.jobsDelivered, d.imagesDelivered, d.jobsFailed, d.jobsRejected, d.jobsPerMinute, d.imagesPerMinute,
-                         Double(d.rssBytes) / 1_048_576, Double(d.peakRSSBytes) / 1_048_576))
+                         Double(d.rssBytes) / 1_048_576, Double(d.peakRssBytes) / 1_048_576))
             for j in d.inProgress {
                 print(String(format: "  rendering %@ image %d/%d step %d/%d, %.1fs", j.job, (j.image ?? 0) + 1, j.images ?? 1, j.step ?? 0, j.steps ?? 0, j.elapsedSeconds ?? 0))
             }

@@ -36,7 +36,7 @@ public struct DaemonState: Codable, Sendable {
     public var jobsPerMinute: Double
     public var imagesPerMinute: Double
     public var rssBytes: Int
-    public var peakRSSBytes: Int
+    public var peakRssBytes: Int
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()

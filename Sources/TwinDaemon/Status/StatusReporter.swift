@@ -50,7 +50,7 @@ final class StatusReporter: Sendable {
             lastFailed: failed.map { .init(job: $0.job, at: $0.at, code: $0.code, seconds: $0.seconds) },
             jobsDelivered: stats.jobsDelivered, imagesDelivered: stats.imagesDelivered, jobsFailed: stats.jobsFailed,
             jobsRejected: stats.jobsRejected, jobsPerMinute: throughput.jobs, imagesPerMinute: throughput.images,
-            rssBytes: memory.rss, peakRSSBytes: memory.peak)
+            rssBytes: memory.rss, peakRssBytes: memory.peak)
     }
 
     /// Writes the state file atomically (temp file in the same directory, then rename).
