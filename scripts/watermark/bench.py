@@ -1,0 +1,281 @@
+"""watermark-bench: twinrender's invisible watermark vs the issue #6 attacks, side by side with
+the `invisible-watermark` package (dwtDctSvd, 64 bits; rivaGan, 32 bits, its only size).
+
+    scripts/watermark-bench --renders SPOOL/out --count 100          # real renders (PNG)
+    scripts/watermark-bench --npz scripts/work/data/heldout.npz      # dataset images, until renders exist
+
+Our side runs through the CLI (`twinrender watermark embed` / `detect --json`, release build by
+default); attacks are Pillow/NumPy. Reports PSNR (marked vs unmarked), exact-payload recovery
+per attack, embed/detect milliseconds, and false positives on unmarked images. invisible-watermark
+refuses images under 256x256, so the side-by-side table runs all three methods on the same images
+upscaled 2x (bicubic); our method is also measured at the native size. Needs, in scripts/.venv:
+pillow, numpy, invisible-watermark (pip install invisible-watermark).
+"""
+
+import argparse
+import io
+import json
+import pathlib
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+from PIL import Image, ImageEnhance
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def jpeg(image, quality):
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def crop(image, fraction=0.05):
+    w, h = image.size
+    dx, dy = round(w * fraction), round(h * fraction)
+    return image.crop((dx, dy, w - dx, h - dy))
+
+
+def noise(image, sigma, seed):
+    rng = np.random.default_rng(seed)
+    pixels = np.asarray(image, dtype=np.float64) + rng.normal(0, sigma, (image.height, image.width, 3))
+    return Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8))
+
+
+def png_jpeg_png(image):
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    step = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    buffer = io.BytesIO()
+    step.save(buffer, "JPEG")  # Pillow's default quality, 75
+    step = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    buffer = io.BytesIO()
+    step.save(buffer, "PNG")
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+# name -> (function(image, seed) -> image, save as JPEG?)  JPEG attacks are fed to detectors as JPEG files.
+ATTACKS = {
+    "none": (lambda im, s: im, None),
+    "JPEG 90": (lambda im, s: im, 90),
+    "JPEG 75": (lambda im, s: im, 75),
+    "JPEG 50": (lambda im, s: im, 50),
+    "resize 50% and back": (lambda im, s: im.resize((im.width // 2, im.height // 2), Image.BICUBIC)
+                            .resize(im.size, Image.BICUBIC), None),
+    "crop 5%/side kept": (lambda im, s: crop(im), None),
+    "crop 5%/side rescaled": (lambda im, s: crop(im).resize(im.size, Image.BICUBIC), None),
+    "brightness x1.2": (lambda im, s: ImageEnhance.Brightness(im).enhance(1.2), None),
+    "noise sigma 5": (lambda im, s: noise(im, 5, s), None),
+    "rotate 2 deg": (lambda im, s: im.rotate(2, resample=Image.BICUBIC), None),
+    "PNG->JPEG->PNG": (lambda im, s: png_jpeg_png(im), None),
+}
+
+
+def attacked(image, name, seed):
+    function, quality = ATTACKS[name]
+    out = function(image, seed)
+    return jpeg(out, quality) if quality else out
+
+
+def psnr(a, b):
+    mse = np.mean((np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255 ** 2 / mse)
+
+
+def load_images(args):
+    if args.renders:
+        files = sorted(pathlib.Path(args.renders).glob("*.png"))
+        images = [Image.open(f).convert("RGB") for f in files]
+    else:
+        data = np.load(args.npz)["images"]
+        images = [Image.fromarray(x) for x in data[: args.count + args.unmarked]]
+    if len(images) < args.count:
+        sys.exit(f"need {args.count} images, found {len(images)}")
+    return images[: args.count], images[args.count: args.count + args.unmarked]
+
+
+class Ours:
+    name = "twinrender"
+
+    def __init__(self, binary, work):
+        self.binary, self.work = binary, work
+
+    def run(self, *arguments):
+        return subprocess.run([self.binary, "watermark", *arguments], capture_output=True, text=True)
+
+    def embed(self, images, payloads, tag):
+        marked, stats = [], []
+        for index, (image, payload) in enumerate(zip(images, payloads)):
+            src, dst = self.work / f"{tag}-{index}-orig.png", self.work / f"{tag}-{index}-marked.png"
+            image.save(src)
+            result = self.run("embed", str(src), str(dst), "--payload", f"{payload:016x}", "--json")
+            if result.returncode != 0:
+                sys.exit(f"embed failed: {result.stderr}")
+            stats.append(json.loads(result.stdout))
+            marked.append(Image.open(dst).convert("RGB"))
+        return marked, [s["embed_ms"] for s in stats]
+
+    def detect(self, items, tag):
+        """items: ("png", PIL image) or ("jpeg", bytes). Returns (payload or None, ms) per item."""
+        paths = []
+        for index, (kind, content) in enumerate(items):
+            path = self.work / f"{tag}-{index}.{'jpg' if kind == 'jpeg' else 'png'}"
+            if kind == "jpeg":
+                path.write_bytes(content)
+            else:
+                content.save(path)
+            paths.append(str(path))
+        results = []
+        for start in range(0, len(paths), 200):
+            out = self.run("detect", "--json", *paths[start: start + 200]).stdout
+            for line in out.splitlines():
+                report = json.loads(line).get("report") or {}
+                mark = report.get("watermark")
+                results.append((int(mark["payloadHex"], 16) if mark else None, report.get("detectMilliseconds", 0)))
+        if len(results) != len(items):
+            sys.exit(f"detect returned {len(results)} results for {len(items)} images")
+        return results
+
+
+class InvisibleWatermark:
+    def __init__(self, method, bits):
+        from imwatermark import WatermarkDecoder, WatermarkEncoder
+        self.method, self.bits = method, bits
+        self.encoder_class, self.decoder_class = WatermarkEncoder, WatermarkDecoder
+        if method == "rivaGan":
+            WatermarkEncoder.loadModel()
+            WatermarkDecoder.loadModel()
+        self.name = f"invisible-watermark {method} ({bits} bit)"
+
+    def embed(self, image, payload):
+        encoder = self.encoder_class()
+        encoder.set_watermark("bits", [(payload >> (self.bits - 1 - i)) & 1 for i in range(self.bits)])
+        start = time.perf_counter()
+        bgr = encoder.encode(np.asarray(image)[:, :, ::-1].copy(), self.method)
+        return Image.fromarray(np.ascontiguousarray(bgr[:, :, ::-1])), (time.perf_counter() - start) * 1000
+
+    def detect(self, image):
+        decoder = self.decoder_class("bits", self.bits)
+        start = time.perf_counter()
+        try:
+            bits = decoder.decode(np.asarray(image)[:, :, ::-1].copy(), self.method)
+        except RuntimeError:  # "image too small" after a crop: not recovered
+            return None, (time.perf_counter() - start) * 1000
+        value = 0
+        for bit in bits:
+            value = value << 1 | int(bool(bit))
+        return value, (time.perf_counter() - start) * 1000
+
+
+def evaluate_ours(ours, images, payloads, tag, seed):
+    marked, embed_ms = ours.embed(images, payloads, tag)
+    row = {"psnr_min": min(psnr(a, b) for a, b in zip(images, marked)),
+           "psnr_mean": float(np.mean([psnr(a, b) for a, b in zip(images, marked)])),
+           "embed_ms": float(np.mean(embed_ms)), "recovery": {}, "detect_ms": []}
+    for name, (function, quality) in ATTACKS.items():
+        batch = []
+        for index, image in enumerate(marked):
+            if quality:  # JPEG attacks reach our detector as JPEG files (libjpeg path)
+                buffer = io.BytesIO()
+                function(image, seed + index).save(buffer, "JPEG", quality=quality)
+                batch.append(("jpeg", buffer.getvalue()))
+            else:
+                batch.append(("png", attacked(image, name, seed + index)))
+        results = ours.detect(batch, f"{tag}-{name.replace(' ', '_').replace('/', '_')}")
+        row["recovery"][name] = sum(r[0] == p for r, p in zip(results, payloads)) / len(payloads)
+        row["detect_ms"] += [r[1] for r in results]
+    row["detect_ms"] = float(np.mean(row["detect_ms"]))
+    return row
+
+
+def evaluate_baseline(method, images, payloads, seed):
+    marked, embed_ms = zip(*(method.embed(image, payload) for image, payload in zip(images, payloads)))
+    mask = (1 << method.bits) - 1
+    row = {"psnr_min": min(psnr(a, b) for a, b in zip(images, marked)),
+           "psnr_mean": float(np.mean([psnr(a, b) for a, b in zip(images, marked)])),
+           "embed_ms": float(np.mean(embed_ms)), "recovery": {}, "detect_ms": []}
+    for name in ATTACKS:
+        hits = 0
+        for index, (image, payload) in enumerate(zip(marked, payloads)):
+            value, ms = method.detect(attacked(image, name, seed + index))
+            hits += value == payload & mask
+            row["detect_ms"].append(ms)
+        row["recovery"][name] = hits / len(images)
+    row["detect_ms"] = float(np.mean(row["detect_ms"]))
+    return row
+
+
+def table(rows):
+    names = list(rows)
+    lines = ["| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    def line(label, values):
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+    line("images", [str(rows[n]["images"]) for n in names])
+    line("PSNR dB (mean / min)", [f"{rows[n]['psnr_mean']:.2f} / {rows[n]['psnr_min']:.2f}" for n in names])
+    for attack in ATTACKS:
+        line(f"recovered: {attack}", [f"{100 * rows[n]['recovery'][attack]:.0f} %" for n in names])
+    line("embed ms", [f"{rows[n]['embed_ms']:.1f}" for n in names])
+    line("detect ms", [f"{rows[n]['detect_ms']:.1f}" for n in names])
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--renders", help="directory of PNG renders (e.g. a spool's out/)")
+    source.add_argument("--npz", help="dataset .npz with an `images` array (N, H, W, 3)")
+    parser.add_argument("--count", type=int, default=100, help="marked images (default 100)")
+    parser.add_argument("--unmarked", type=int, default=0,
+                        help="extra unmarked images for the false-positive check (default 0; the "
+                             "originals of the marked set are always checked too)")
+    parser.add_argument("--twinrender", default=str(ROOT / ".build-imaging/release/twinrender"))
+    parser.add_argument("--baseline-count", type=int, default=100, help="images for dwtDctSvd (default 100)")
+    parser.add_argument("--riva-count", type=int, default=20, help="images for rivaGan (slow; default 20)")
+    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--out", default=str(ROOT / "scripts/work/watermark-bench"))
+    args = parser.parse_args()
+
+    work = pathlib.Path(args.out)
+    work.mkdir(parents=True, exist_ok=True)
+    images, extra = load_images(args)
+    payloads = [random.Random(args.seed * 100003 + i).getrandbits(64) for i in range(len(images))]
+    ours = Ours(args.twinrender, work)
+    native = f"{images[0].width}x{images[0].height}"
+    rows = {}
+
+    row = evaluate_ours(ours, images, payloads, "native", args.seed)
+    row["images"] = len(images)
+    rows[f"twinrender @ {native}"] = row
+    unmarked = [("png", image) for image in images + extra]
+    false_positives = sum(r[0] is not None for r in ours.detect(unmarked, "unmarked"))
+    print(f"false positives on unmarked images: {false_positives} / {len(unmarked)}", flush=True)
+
+    if not args.no_baselines:
+        upscaled = [im.resize((im.width * 2, im.height * 2), Image.BICUBIC) if im.width < 256 else im for im in images]
+        big = f"{upscaled[0].width}x{upscaled[0].height}"
+        n = min(len(upscaled), args.baseline_count)
+        row = evaluate_ours(ours, upscaled[:n], payloads[:n], "big", args.seed)
+        row["images"] = n
+        rows[f"twinrender @ {big}"] = row
+        for method, bits, count in [("dwtDctSvd", 64, args.baseline_count), ("rivaGan", 32, args.riva_count)]:
+            if count <= 0:
+                continue
+            print(f"running {method} on {count} images...", flush=True)
+            row = evaluate_baseline(InvisibleWatermark(method, bits), upscaled[:count], payloads[:count], args.seed)
+            row["images"] = count
+            rows[f"{method} @ {big}"] = row
+
+    results = {"false_positives": false_positives, "unmarked_checked": len(unmarked), "rows": rows,
+               "command": " ".join(sys.argv)}
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+    print(table(rows))
+    print(f"\nfalse positives (twinrender, {native}): {false_positives} / {len(unmarked)} unmarked images")
+    print(f"results: {work / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
