@@ -16,17 +16,29 @@ import Foundation
 extension ConsentRegistry {
     /// Decides whether `request` may be rendered and delivered at `date`.
     ///
-    /// - Parameter usage: images already counted against a grant uid (delivered according to the
-    ///   royalty ledger plus reserved by other jobs in flight, excluding this job). Called only
-    ///   for grants that pass every other check.
-    public func evaluate(_ request: ConsentRequest, at date: Date, usage: (String) -> Int) -> ConsentDecision {
+    /// - Parameters:
+    ///   - grantUID: consider only this grant (the one the images were rendered under, for the
+    ///     check right before delivery); nil considers every grant of the twin.
+    ///   - usage: images already counted against a grant uid (delivered according to the royalty
+    ///     ledger plus reserved by other jobs in flight, excluding this job). Called only for
+    ///     grants that pass every other check.
+    public func evaluate(
+        _ request: ConsentRequest, at date: Date, onlyGrant grantUID: String? = nil, usage: (String) -> Int
+    ) -> ConsentDecision {
         let twinState: TwinState
         switch self.twinState(request) {
         case .success(let state): twinState = state
         case .failure(let denial): return .denied(denial)
         }
-        let candidates = grantsByTwin[request.twin] ?? []
+        var candidates = grantsByTwin[request.twin] ?? []
         let requested = (try? Territory.expand(request.territory)) ?? [request.territory]
+        if let grantUID {
+            candidates = candidates.filter { $0.grant.uid == grantUID }
+            guard !candidates.isEmpty else {
+                return .denied(ConsentDenial(
+                    code: .missing, message: "grant \(grantUID) of twin '\(request.twin)' is no longer in the registry", grantUID: grantUID))
+            }
+        }
         guard !candidates.isEmpty else {
             return .denied(ConsentDenial(code: .missing, message: "twin '\(request.twin)' has no grants", grantUID: nil))
         }

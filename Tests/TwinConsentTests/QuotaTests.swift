@@ -49,6 +49,25 @@ import Testing
         #expect(try reservations.all().isEmpty)
     }
 
+    @Test func deliveryCheckPinnedToTheRenderedGrant() throws {
+        let narrow = try fixture.writeGrant(fixture.terms(territories: ["FR"], from: "2026-01-01", until: "2026-06-01T12:00:05Z"))
+        let broad = try fixture.writeGrant(fixture.terms(territories: ["EU"]))
+        let reservations = QuotaReservations(file: reservationsFile)
+        let job = try fixture.request(job: "j1", count: 2)
+        let claim = try fixture.registry().authorize(job, at: Fixture.now, reservations: reservations) { _ in 0 }
+        #expect(claim.grant == narrow)
+        // The narrow grant expires while the job renders. Unpinned, the broad grant would allow
+        // delivery, but the images were made (and carry provenance) under the narrow one.
+        let later = Fixture.now.addingTimeInterval(60)
+        #expect(try fixture.registry().evaluate(job, at: later) { _ in 0 }.grant == broad)
+        let delivery = try fixture.registry().authorize(job, at: later, onlyGrant: narrow.uid, reservations: reservations) { _ in 0 }
+        #expect(delivery.denial?.code == .expired)
+        #expect(try reservations.all().isEmpty)
+        // A pinned grant that has disappeared from the registry allows nothing.
+        let gone = try fixture.registry().evaluate(job, at: Fixture.now, onlyGrant: "no-such-grant") { _ in 0 }
+        #expect(gone.denial?.code == .missing)
+    }
+
     @Test func ledgerErrorsPropagate() throws {
         struct LedgerDown: Error {}
         try fixture.writeGrant(fixture.terms())
