@@ -69,7 +69,7 @@ struct DaemonFixture {
 
     /// A valid job's JSON.
     static func job(twin: String = "ava", purpose: String = "ecommerce", territory: String = "DE", seed: Int = 1,
-                    steps: Int = 4, count: Int = 1, size: Int = 64, priority: Int = 0) -> Data {
+                    steps: Int = 4, count: Int = 1, size: Int = 128, priority: Int = 0) -> Data {
         Data("""
         {"twin":"\(twin)","licensee":"brand-north","purpose":"\(purpose)","territory":"\(territory)","garment":"dress",
          "colour":"red","seed":\(seed),"steps":\(steps),"count":\(count),"width":\(size),"height":\(size),"priority":\(priority)}

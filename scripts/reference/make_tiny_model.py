@@ -43,7 +43,7 @@ def main():
     denoiser = {"file": "denoiser.safetensors", "sha256": sha(os.path.join(OUT, "denoiser.safetensors"))}
     denoiser.update({k: v for k, v in cfg.items() if k not in ("latent_channels", "vocab_sizes")})
     manifest = {
-        "format": "twinrender-model/1", "name": "tiny-test", "image": {"width": 64, "height": 64},
+        "format": "twinrender-model/1", "name": "tiny-test", "image": {"width": 128, "height": 128},
         "latent": {"channels": 4, "downscale": 8, "scale_factor": 1.0},
         "denoiser": denoiser,
         "decoder": {"file": "decoder.safetensors", "sha256": sha(os.path.join(OUT, "decoder.safetensors")), "width": 8},

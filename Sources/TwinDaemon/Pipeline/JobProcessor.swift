@@ -239,6 +239,15 @@ final class JobProcessor {
             return !cancel.isCancelled
         }
         var image = try TwinImaging.RGBImage(width: rgb.width, height: rgb.height, pixels: rgb.pixels)
+        // Visible label first, then the invisible mark over every pixel (label included).
+        // Grants carry no label requirement yet, so `output.label` decides.
+        if AILabel.isApplied(configEnabled: settings.label, grantRequiresLabel: false) {
+            var label = AILabel.Configuration()
+            label.corner = Self.labelCorners[settings.labelCorner] ?? .bottomRight
+            label.opacity = settings.labelOpacity
+            label.scale = settings.labelScale
+            try AILabel(configuration: label).draw(on: &image)
+        }
         try InvisibleWatermark().embed(into: &image, payload: payload)
         let metadata = ProvenanceMetadata(
             jobID: job.id, imageIndex: index, twinID: spec.twin, licenseeName: spec.licensee, licenseeID: spec.licensee,
@@ -277,6 +286,11 @@ final class JobProcessor {
     private func discard(_ staged: [(index: Int, url: URL, sha256: String, payload: UInt64)]) {
         for item in staged { unlink(item.url.path) }
     }
+
+    /// `output.label_corner` values.
+    private static let labelCorners: [String: AILabel.Corner] = [
+        "top-left": .topLeft, "top-right": .topRight, "bottom-left": .bottomLeft, "bottom-right": .bottomRight,
+    ]
 
     /// `out/` file name of image `index` of a job.
     static func imageName(job: String, index: Int) -> String { "\(job)-\(index).png" }
