@@ -113,14 +113,14 @@ public struct ConsentRegistry: Sendable {
         }
         var grants: [String: RegisteredGrant] = [:]
         try each("grants") { uid, bytes in
-            let (grant, isCanonical) = try Grant.parse(bytes, file: "grant")
+            let (grant, isCanonical) = try Grant.parse(bytes)
             guard grant.uid == uid else { throw ConsentError.malformedFile("holds grant '\(grant.uid)', not '\(uid)'") }
             let verifies = isCanonical && (parties[grant.assigner]?.verifies(grant.signature, over: grant.signedBytes) ?? false)
             grants[uid] = RegisteredGrant(grant: grant, signatureVerifies: verifies)
         }
         var revocations: [String: Revocation] = [:]
         try each("revocations") { uid, bytes in
-            let (revocation, isCanonical) = try Revocation.parse(bytes, file: "revocation")
+            let (revocation, isCanonical) = try Revocation.parse(bytes)
             guard revocation.grant == uid else {
                 throw ConsentError.malformedFile("revokes grant '\(revocation.grant)', not '\(uid)'")
             }

@@ -76,14 +76,14 @@ public struct Grant: Equatable, Sendable {
     /// Parses a grant file. `isCanonical` is false when the bytes differ from the canonical form of
     /// the parsed fields (an edit, an added field, reformatting): such a grant never verifies.
     /// Throws `ConsentError.malformedFile` when the file is not a grant at all.
-    static func parse(_ bytes: [UInt8], file: String) throws -> (grant: Grant, isCanonical: Bool) {
+    static func parse(_ bytes: [UInt8]) throws -> (grant: Grant, isCanonical: Bool) {
         let raw: GrantFile
         do {
             raw = try JSONDecoder().decode(GrantFile.self, from: Data(bytes))
         } catch {
-            throw ConsentError.malformedFile("\(file) is not a grant: \(error)")
+            throw ConsentError.malformedFile("not a grant: \(error)")
         }
-        guard raw.type == Self.type else { throw ConsentError.malformedFile("\(file) has type '\(raw.type)', expected \(Self.type)") }
+        guard raw.type == Self.type else { throw ConsentError.malformedFile("has type '\(raw.type)', expected \(Self.type)") }
         let terms = try GrantTerms(
             twin: raw.twin, licensee: raw.assignee, purposes: raw.purposes, territories: raw.territories,
             validFrom: UTCDate.parse(raw.validFrom, field: "validFrom"), validUntil: UTCDate.parse(raw.validUntil, field: "validUntil"),

@@ -50,7 +50,7 @@ public struct Revocation: Equatable, Sendable {
     }
 
     /// Parses a revocation file; `isCanonical` as for `Grant`.
-    static func parse(_ bytes: [UInt8], file: String) throws -> (revocation: Revocation, isCanonical: Bool) {
+    static func parse(_ bytes: [UInt8]) throws -> (revocation: Revocation, isCanonical: Bool) {
         struct RevocationFile: Decodable {
             let type, grant, twin, issuedAt, signer, signature: String
         }
@@ -58,9 +58,9 @@ public struct Revocation: Equatable, Sendable {
         do {
             raw = try JSONDecoder().decode(RevocationFile.self, from: Data(bytes))
         } catch {
-            throw ConsentError.malformedFile("\(file) is not a revocation: \(error)")
+            throw ConsentError.malformedFile("not a revocation: \(error)")
         }
-        guard raw.type == Self.type else { throw ConsentError.malformedFile("\(file) has type '\(raw.type)', expected \(Self.type)") }
+        guard raw.type == Self.type else { throw ConsentError.malformedFile("has type '\(raw.type)', expected \(Self.type)") }
         try validateIdentifier(raw.grant, field: "revoked grant uid")
         try validateIdentifier(raw.signer, field: "revocation signer")
         let revocation = try Revocation(

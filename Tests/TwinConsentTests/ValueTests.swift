@@ -21,7 +21,7 @@ import Testing
         var changed = terms
         changed.feeMinorUnits = 2
         #expect(try Grant.sign(changed, assigner: "m", key: key, at: Date(timeIntervalSince1970: 10), uid: "u1").sha256 != a.sha256)
-        let parsed = try Grant.parse(a.fileBytes, file: "g")
+        let parsed = try Grant.parse(a.fileBytes)
         #expect(parsed.isCanonical && parsed.grant == a)
     }
 
