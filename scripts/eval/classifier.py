@@ -4,7 +4,7 @@ Trained on real (procedural) images only — never on generated ones. Input: 128
 average-pooled to 64x64. Augmentation of the real images (random Gaussian blur, pixel noise,
 small shifts) so the classifier judges content rather than the renderer's sharpness.
 
-    scripts/.venv/bin/python scripts/eval/classifier.py --epochs 4      # trains, reports held-out accuracy
+    scripts/.venv/bin/python scripts/eval/classifier.py --epochs 2      # trains, reports held-out accuracy
 The weights go to scripts/work/ckpt/classifier.pt, the held-out report to
 scripts/work/ckpt/classifier_heldout.json.
 """
@@ -34,12 +34,12 @@ class AttributeNet(nn.Module):
 
     def __init__(self):
         super().__init__()
-        chans = [3, 24, 48, 64, 96]
+        chans = [3, 16, 32, 48, 64]
         layers = []
         for a, b in zip(chans, chans[1:]):
             layers += [nn.Conv2d(a, b, 3, padding=1), nn.BatchNorm2d(b), nn.ReLU(), nn.MaxPool2d(2)]
         self.features = nn.Sequential(*layers)
-        self.heads = nn.ModuleList([nn.Linear(96 * 4 * 4, n) for _, _, n in HEADS])
+        self.heads = nn.ModuleList([nn.Linear(64 * 4 * 4, n) for _, _, n in HEADS])
 
     def forward(self, x):
         """x: (B, 3, 128, 128) in [0, 1] -> list of logits, one per head."""
@@ -86,7 +86,7 @@ def load():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=99)
-    ap.add_argument("--epochs", type=float, default=4)
+    ap.add_argument("--epochs", type=float, default=2)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()

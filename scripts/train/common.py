@@ -18,7 +18,6 @@ WORK = os.environ.get("TWIN_WORK", os.path.join(ROOT, "scripts", "work"))  # ove
 DATA = os.path.join(WORK, "data")
 CKPT = os.path.join(WORK, "ckpt")
 
-ENCODER_WIDTH = 16  # training only, never shipped
 DECODER_WIDTH = 16
 LATENT_CHANNELS = 4
 

@@ -30,10 +30,7 @@ def write(tensors, path):
 
 def export(out, name):
     den = torch.load(os.path.join(CKPT, "denoiser.pt"))
-    ae = torch.load(os.path.join(CKPT, "autoencoder.pt"))
-    finetune = os.path.join(CKPT, "decoder_finetune.pt")
-    if os.path.exists(finetune):  # phase 2: decoder trained further against the frozen encoder
-        ae = torch.load(finetune)
+    ae = torch.load(os.path.join(CKPT, "decoder.pt"))
     os.makedirs(os.path.join(out, "twins"), exist_ok=True)
     den_sha = write(den["ema_model"], os.path.join(out, "denoiser.safetensors"))
     dec_sha = write(ae["decoder"], os.path.join(out, "decoder.safetensors"))
@@ -59,7 +56,7 @@ def export(out, name):
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump(model, f, indent=2)
         f.write("\n")
-    print(f"exported {out} (denoiser step {den['step']}, autoencoder step {ae['step']})")
+    print(f"exported {out} (denoiser step {den['step']}, decoder step {ae['step']})")
 
 
 def main():

@@ -7,7 +7,7 @@ condition with probability `--p-drop-all`. Loss: MSE on epsilon with min-SNR-5 w
 An EMA of the weights is kept and exported. Checkpoints to scripts/work/ckpt/denoiser.pt;
 rerunning resumes from it and draws exactly the batches an uninterrupted run would.
 
-    scripts/.venv/bin/python scripts/train/train_denoiser.py --minutes 40 --max-steps 6000
+    scripts/.venv/bin/python scripts/train/train_denoiser.py --minutes 40
 """
 
 import argparse
@@ -112,13 +112,13 @@ def main():
     ap.add_argument("--seed", type=int, default=4321)
     ap.add_argument("--minutes", type=float, default=40.0, help="wall-time budget of this invocation (0 = none)")
     ap.add_argument("--max-steps", type=int, default=6000)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--ema", type=float, default=0.995)
     ap.add_argument("--p-drop", type=float, default=0.12)
     ap.add_argument("--p-drop-all", type=float, default=0.12)
-    ap.add_argument("--ckpt-every", type=int, default=50)
+    ap.add_argument("--ckpt-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     setup(args.threads)
