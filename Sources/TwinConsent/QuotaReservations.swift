@@ -17,8 +17,8 @@ import Darwin
 /// before delivery (same job id: the reservation is reused, not doubled); write the royalty event;
 /// then `release(job:)`. Between the ledger write and the release the images count twice, which
 /// errs on the safe side. If a process dies holding a reservation, the reservation stays (again the
-/// safe side) until `release(job:)` is called for that job, e.g. when the job is requeued and
-/// finished, or removed by an operator.
+/// safe side) until `release(job:)` is called for that job (when the requeued job finishes) or
+/// `prune(keepingJobs:)` drops it because its job is no longer in the spool.
 public final class QuotaReservations: Sendable {
     /// One job's reservation.
     public struct Reservation: Codable, Equatable, Sendable {
@@ -58,6 +58,18 @@ public final class QuotaReservations: Sendable {
     /// Drops `job`'s reservation, if any.
     public func release(job: String) throws {
         try withLockedState { state in state.reservations.removeAll { $0.job == job } }
+    }
+
+    /// Drops every reservation whose job is not in `liveJobs` (e.g. the ids of the jobs in the
+    /// spool's `incoming/` and `active/`, listed at daemon start) and returns what was dropped.
+    /// Reservations left by a crashed process otherwise hold their images until the job finishes.
+    @discardableResult
+    public func prune(keepingJobs liveJobs: Set<String>) throws -> [Reservation] {
+        try withLockedState { state in
+            let stale = state.reservations.filter { !liveJobs.contains($0.job) }
+            state.reservations.removeAll { !liveJobs.contains($0.job) }
+            return stale
+        }
     }
 
     /// All current reservations, sorted by job.

@@ -22,6 +22,15 @@ import Testing
         #expect(try reservations.reserve(grant: grant, job: "d", count: 1, delivered: 1) == false)
     }
 
+    @Test func pruneDropsReservationsOfJobsNoLongerInTheSpool() throws {
+        let grant = try fixture.writeGrant(fixture.terms(maxImages: 5))
+        let reservations = QuotaReservations(file: reservationsFile)
+        for job in ["a", "b", "c"] { #expect(try reservations.reserve(grant: grant, job: job, count: 1, delivered: 0)) }
+        #expect(try reservations.prune(keepingJobs: ["b"]).map(\.job) == ["a", "c"])
+        #expect(try reservations.all().map(\.job) == ["b"])
+        #expect(try reservations.prune(keepingJobs: ["b"]).isEmpty)
+    }
+
     @Test func authorizeAtClaimAndDeliveryCountsTheJobOnce() throws {
         try fixture.writeGrant(fixture.terms(maxImages: 4))
         let registry = try fixture.registry()
