@@ -30,7 +30,8 @@ public struct GrantTerms: Equatable, Sendable {
     /// Content tags the licensee may not request (e.g. `swimwear`, `lingerie`, `political`).
     public var prohibitedTags: [String]
 
-    /// Creates terms; `validate()` checks them.
+    /// Creates terms (lists sorted and de-duplicated, times truncated to whole seconds);
+    /// `validate()` checks them.
     public init(
         twin: String, licensee: String, purposes: [String], territories: [String], validFrom: Date, validUntil: Date,
         maxImages: Int, feeMinorUnits: Int, currency: String, commissionBasisPoints: Int = 0, paymentDays: Int = 30,
@@ -40,8 +41,9 @@ public struct GrantTerms: Equatable, Sendable {
         self.licensee = licensee
         self.purposes = Array(Set(purposes)).sorted()
         self.territories = Array(Set(territories)).sorted()
-        self.validFrom = validFrom
-        self.validUntil = validUntil
+        // Whole seconds, as serialised, so a signed grant equals its parsed file.
+        self.validFrom = Date(timeIntervalSince1970: validFrom.timeIntervalSince1970.rounded(.down))
+        self.validUntil = Date(timeIntervalSince1970: validUntil.timeIntervalSince1970.rounded(.down))
         self.maxImages = maxImages
         self.feeMinorUnits = feeMinorUnits
         self.currency = currency

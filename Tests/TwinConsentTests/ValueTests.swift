@@ -12,7 +12,7 @@ import Testing
     @Test func grantHashIsStableAndCoversTheTerms() throws {
         let key = PartyKey.generate()
         let terms = GrantTerms(
-            twin: "t", licensee: "l", purposes: ["b", "a", "a"], territories: ["FR"], validFrom: Date(timeIntervalSince1970: 0),
+            twin: "t", licensee: "l", purposes: ["b", "a", "a"], territories: ["FR"], validFrom: Date(timeIntervalSince1970: 0.5),
             validUntil: Date(timeIntervalSince1970: 86_400), maxImages: 1, feeMinorUnits: 1, currency: "EUR")
         #expect(terms.purposes == ["a", "b"])
         let a = try Grant.sign(terms, assigner: "m", key: key, at: Date(timeIntervalSince1970: 10), uid: "u1")
