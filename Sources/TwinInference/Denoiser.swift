@@ -61,7 +61,7 @@ func takeConv(_ t: inout ParameterStore.Taker, _ p: String, _ cin: Int, _ cout: 
     let w = try t.take(p + ".weight", [cout, cin, k, k])
     let b = bias ? try t.take(p + ".bias", [cout]) : nil
     var conv = Conv2d(weight: w, bias: b, stride: stride, padding: padding)
-    if winogradEligible(w, stride: stride, padding: padding) {
+    if t.winograd && winogradEligible(w, stride: stride, padding: padding) {
         let u = t.derive(16 * cout * cin)
         winogradTransformWeights(u, w)
         conv.winograd = UnsafePointer(u)

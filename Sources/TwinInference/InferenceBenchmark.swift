@@ -29,7 +29,7 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     /// Aggregate GFLOP/s of `threads` concurrent single-threaded sgemms (conv-shaped: M 64, N 4096, K 576).
     public let sgemmPeakGFLOPS: Double
     /// Process peak resident set size so far (getrusage).
-    public let peakRSSBytes: Int
+    public let peakRssBytes: Int
 }
 
 /// Entry points for benchmarking the render stage.
@@ -79,7 +79,7 @@ public enum InferenceBenchmark {
             denoiserGFLOPPerStep: stepFlops / 1e9, decoderGFLOP: decFlops / 1e9,
             achievedGFLOPS: (stepFlops * Double(steps) + decFlops) / (perBatch * 1e6),
             decoderGFLOPS: decFlops / (decoderMs * 1e6),
-            sgemmPeakGFLOPS: sgemmPeak(threads: threads), peakRSSBytes: peakRSS())
+            sgemmPeakGFLOPS: sgemmPeak(threads: threads), peakRssBytes: peakRSS())
     }
 
     /// GFLOP/s of `threads` workers each running single-threaded sgemm (M 64, N 4096, K 576, the

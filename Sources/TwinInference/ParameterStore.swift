@@ -40,6 +40,8 @@ final class ParameterStore: @unchecked Sendable {
         let tensors: SafeTensorsFile
         let memory: UnsafeMutableBufferPointer<Float>
         let store: ParameterStore
+        /// Whether eligible 3x3 convs get Winograd weights.
+        var winograd = false
         var offset = 0
         var taken = Set<String>()
 

@@ -67,8 +67,11 @@ public final class TwinModel: Sendable {
         let identities: [String: [Float]], disabled: [String: String], stores: [ParameterStore]
     }
 
-    /// Loads and verifies the package in `directory` (contains model.json).
-    public static func load(directory: URL) throws(ModelLoadError) -> TwinModel {
+    /// Loads and verifies the package in `directory` (contains model.json). `winograd: true`
+    /// runs eligible 3x3 convolutions through Winograd F(2x2, 3x3); off by default because the
+    /// current (scalar) transforms make it slower than tiled im2col on the render hosts
+    /// (Kernels/Winograd.swift has the measurement).
+    public static func load(directory: URL, winograd: Bool = false) throws(ModelLoadError) -> TwinModel {
         let jsonURL = directory.appendingPathComponent("model.json")
         let json: Data
         do { json = try Data(contentsOf: jsonURL) } catch { throw .manifest("cannot read \(jsonURL.path)") }
@@ -80,10 +83,12 @@ public final class TwinModel: Sendable {
             ctxDim: d.ctxDim, identityDim: d.identityDim,
             vocabSizes: m.conditioning.vocabularies.map(\.values.count))
         let (denoiser, dstore) = try loadWeights(directory, d.file, d.sha256) { t throws(SafeTensorsError) in
-            try DenoiserWeights(&t, cfg)
+            t.winograd = winograd
+            return try DenoiserWeights(&t, cfg)
         }
         let (decoder, cstore) = try loadWeights(directory, m.decoder.file, m.decoder.sha256) { t throws(SafeTensorsError) in
-            try DecoderWeights(&t, latentChannels: m.latent.channels, width: m.decoder.width)
+            t.winograd = winograd
+            return try DecoderWeights(&t, latentChannels: m.latent.channels, width: m.decoder.width)
         }
         var identities: [String: [Float]] = [:], disabled: [String: String] = [:]
         for twin in m.twins {

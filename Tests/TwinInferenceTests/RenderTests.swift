@@ -77,6 +77,15 @@ import Testing
         #expect(worst <= 1, "pixel differs by \(worst)")
     }
 
+    /// The opt-in Winograd path through whole networks: the DDIM render fixture's latent.
+    @Test func winogradRenderMatchesTorch() throws {
+        let wino = try TwinModel.load(directory: Fixtures.tinyModel, winograd: true)
+        #expect(wino.denoiser.mid1.conv2.winograd != nil && model.denoiser.mid1.conv2.winograd == nil)
+        let (name, request, index) = Self.requests[0]
+        let latent = try Renderer(model: wino, threads: 2).sample(request, imageIndices: index..<(index + 1)) { _, _ in true }
+        #expect(relativeError(latent, try Fixtures.file(name + ".safetensors").tensor("latent").values) <= 1e-4)
+    }
+
     @Test func bitIdenticalAcrossThreadsAndBatching() throws {
         let (_, request, _) = Self.requests[0]
         let one = try Renderer(model: model, threads: 1).render(request, imageIndex: 1)

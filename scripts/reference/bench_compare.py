@@ -242,7 +242,7 @@ def main():
     rows = [
         ("PyTorch eager", pt["sampler_ms"] / b, pt["decoder_ms"] / b, pt["peak_rss_bytes"]),
         ("ONNX Runtime", ox["sampler_ms"] / b, ox["decoder_ms"] / b, ox["peak_rss_bytes"]),
-        ("twinrender", tr["samplerMs"] / b, tr["decoderMs"] / b, tr["peakRSSBytes"]),
+        ("twinrender", tr["samplerMs"] / b, tr["decoderMs"] / b, tr["peakRssBytes"]),
     ]
     print(f"{'':16}{'render ms/img':>14}{'decoder ms/img':>16}{'peak RSS MB':>13}   twinrender speed-up (render, decoder)")
     t_render, t_dec = rows[2][1] + rows[2][2], rows[2][2]

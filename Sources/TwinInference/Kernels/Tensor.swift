@@ -3,9 +3,9 @@
 // Layout: NCHW (batch, channel, row, column), PyTorch's own. Chosen because (1) conv as GEMM
 // then writes its output tile straight into place (C = W[Cout x K] * col[K x pixels], ldc = H*W),
 // with the weights used as stored, no repacking; (2) im2col rows are shifted copies of
-// contiguous input rows; (3) GroupNorm reduces over contiguous channel planes. At the latent
-// sizes of the denoiser (<= 32x32) and the decoder's 32-64 channels the GEMMs are the same
-// either way; see the package README section for the measured stage split.
+// contiguous input rows; (3) GroupNorm reduces over contiguous channel planes. The GEMMs have
+// the same sizes in either layout. This was chosen by that reasoning, not by an NHWC
+// measurement (none was made).
 
 /// A batch of NCHW float activations in memory the caller owns (usually the `Arena`).
 struct Tensor4 {
