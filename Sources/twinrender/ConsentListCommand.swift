@@ -21,6 +21,8 @@ struct ConsentListCommand: ParsableCommand {
     /// One grant in `--json` output.
     struct Row: Encodable {
         let uid, twin, licensee, assigner, state: String
+        /// The twin's status (`active`, `suspended`, `deceased`), or `unverifiable`/`unregistered`.
+        let twinStatus: String
         let purposes, territories, prohibitedTags: [String]
         let validFrom, validUntil, issuedAt: String
         let maxImages, used, remaining: Int
@@ -40,6 +42,7 @@ struct ConsentListCommand: ParsableCommand {
                 let g = item.grant, t = item.grant.terms
                 return Row(
                     uid: g.uid, twin: t.twin, licensee: t.licensee, assigner: g.assigner, state: item.state.rawValue,
+                    twinStatus: snapshot.twins[t.twin] == nil ? "unregistered" : snapshot.status(ofTwin: t.twin)?.rawValue ?? "unverifiable",
                     purposes: t.purposes, territories: t.territories, prohibitedTags: t.prohibitedTags,
                     validFrom: UTCDate.format(t.validFrom), validUntil: UTCDate.format(t.validUntil), issuedAt: UTCDate.format(g.issuedAt),
                     maxImages: t.maxImages, used: item.used, remaining: item.remaining,
@@ -50,7 +53,7 @@ struct ConsentListCommand: ParsableCommand {
             if json { return try printJSON(rows) }
             if rows.isEmpty { print("no grants") }
             for row in rows {
-                print("\(row.uid)  \(row.twin) -> \(row.licensee)  \(row.state)  used \(row.used)/\(row.maxImages), \(row.remaining) left")
+                print("\(row.uid)  \(row.twin) (\(row.twinStatus)) -> \(row.licensee)  \(row.state)  used \(row.used)/\(row.maxImages), \(row.remaining) left")
                 print("    purposes \(row.purposes.joined(separator: ",")); territories \(row.territories.joined(separator: ","));"
                     + " \(row.validFrom) .. \(row.validUntil); \(row.fee) \(row.currency)/image;"
                     + " commission \(row.commissionBasisPoints / 100).\(String(format: "%02d", row.commissionBasisPoints % 100)) %; pay within \(row.paymentDays) days"
