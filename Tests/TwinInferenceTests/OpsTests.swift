@@ -100,6 +100,18 @@ import Testing
         #expect(relativeError(y, try ops.tensor(p + "y").values) <= 1e-4)
     }
 
+    @Test func simdExpMatchesLibm() {
+        var worst: Float = 0
+        for i in 0..<2000 {
+            let base = -87 + Float(i) * 0.0875
+            let x = SIMD8<Float>((0..<8).map { base + Float($0) * 0.01 })
+            let y = expSIMD(x)
+            for j in 0..<8 { worst = max(worst, abs(y[j] - expf(x[j])) / expf(x[j])) }
+        }
+        #expect(worst < 1e-6)
+        #expect(expSIMD(SIMD8(repeating: 200)).max().isFinite && expSIMD(SIMD8(repeating: -200)).max() >= 0)
+    }
+
     @Test func upsampleNearest() {
         var x: [Float] = [1, 2, 3, 4, 5, 6]     // (1, 1, 2, 3)
         var y = [Float](repeating: .nan, count: 24)
