@@ -97,6 +97,20 @@ import Testing
         #expect(batch[0] != batch[1])
     }
 
+    /// The first render of a shape grows the arena chunk by chunk; the next pass's reset folds
+    /// them into one chunk of the high-water size. From then on nothing more is reserved.
+    @Test func workspaceStopsGrowingOnceWarm() throws {
+        let (_, request, _) = Self.requests[1]
+        let renderer = Renderer(model: model, threads: 2)
+        _ = try renderer.render(request, imageIndex: 0)
+        _ = try renderer.render(request, imageIndex: 0)
+        let reserved = renderer.ws.reservedBytes
+        var perStep: [Int] = []
+        _ = try renderer.render(request, imageIndex: 1) { _, _ in perStep.append(renderer.ws.reservedBytes); return true }
+        #expect(renderer.ws.reservedBytes == reserved)
+        #expect(perStep.allSatisfy { $0 == reserved })
+    }
+
     @Test func progressReportsAndCancels() throws {
         var (_, request, _) = Self.requests[0]
         request.steps = 3
