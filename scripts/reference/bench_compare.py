@@ -169,7 +169,8 @@ def run_worker(kind, a):
 
 
 def twinrender_bench(a):
-    """twinrender bench --json, or the private harness until that command exists."""
+    """twinrender bench --json (its --save-rgb PATH, if offered, gives the pixels to compare), or
+    the private harness until that command exists."""
     exe = a.twinrender
     out = os.path.join(WORK, "twinrender.rgb")
     if exe and os.path.exists(exe):
@@ -181,6 +182,8 @@ def twinrender_bench(a):
             if save:
                 cmd += ["--save-rgb", out]
             r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            # InferenceBenchmark's report, at the top level or under "inference".
+            r = r.get("inference", r) if "samplerMs" not in r else r
             r["source"] = "twinrender bench"
             r["pixels"] = read_rgb(out, a) if save else None
             return r
