@@ -31,9 +31,9 @@ public struct WatermarkDetection: Sendable, Equatable {
 /// Detection is blind: it high-passes the luma, finds the tile lattice in the residual's
 /// autocorrelation (which gives scale and rotation), folds the residual onto one tile for each
 /// candidate geometry, finds the translation by correlating with the sync pattern, and
-/// Viterbi-decodes the code bits. A payload is reported only if its CRC checks; at most a dozen
-/// candidates are tried, so the chance of a false detection on an unmarked image is about
-/// 12 / 2^24 < 1e-6.
+/// Viterbi-decodes the code bits. A payload is reported only if its CRC checks; at most eight
+/// candidates (4 geometries x 2 translations) are tried, so the chance of a false detection on
+/// an unmarked image is about 8 / 2^24 < 1e-6.
 public struct InvisibleWatermark: Sendable {
     /// Tunable parameters; the defaults are the ones measured by `scripts/watermark-bench`.
     public struct Configuration: Sendable, Equatable {
