@@ -1,8 +1,8 @@
 @testable import TwinImaging
 
 /// Deterministic stand-ins for twinrender renders: a figure (head, torso, legs) on a flat studio
-/// background, the hard case for frequency-domain marks. `scripts/watermark/synthetic.py` draws
-/// the same kind of image for the bench before real renders exist.
+/// background, the hard case for frequency-domain marks. (`scripts/watermark-bench` uses the
+/// procedural dataset images of `scripts/dataset/` or real renders instead.)
 enum SyntheticRender {
     static func make(seed: UInt64, size: Int = 128) -> RGBImage {
         var random = SplitMix64(seed: seed)
