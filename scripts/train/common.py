@@ -23,12 +23,12 @@ LATENT_CHANNELS = 4
 
 DENOISER_CFG = {
     "latent_channels": LATENT_CHANNELS,
-    "channels": 32,
+    "channels": 24,
     "channel_mult": [1, 2, 2],
     "num_res_blocks": 1,
     "norm_groups": 8,
     "heads": 4,
-    "emb_dim": 128,
+    "emb_dim": 96,
     "ctx_dim": 64,
     "identity_dim": 64,
     "vocab_sizes": [len(values) for _, values in VOCABULARIES],

@@ -26,10 +26,35 @@ from common import (CKPT, DATA, DECODER_WIDTH, LATENT_CHANNELS, Budget, save_ato
 PATH = os.path.join(CKPT, "decoder.pt")
 
 
+@torch.no_grad()
+def upsampler_init(dec):
+    """Start the decoder as a nearest-neighbour upsampler of the latent's RGB channels.
+
+    conv_in splits each colour into +/- halves (ReLU keeps both), every Block's residual branch
+    starts at zero (Block(x) = relu(x) = x for x >= 0), the convs after each Upsample start as
+    identity taps, and conv_out recombines (+c) - (-c) into [0, 1]. Training refines from there.
+    """
+    convs = [m for m in dec if isinstance(m, torch.nn.Conv2d)]
+    conv_in, mids, conv_out = convs[0], convs[1:-1], convs[-1]
+    for m in dec.modules():
+        if isinstance(m, twinnet.Block):
+            m.conv[4].weight.normal_(0, 1e-3), m.conv[4].bias.zero_()
+    conv_in.weight.zero_(), conv_in.bias.zero_()
+    conv_out.weight.zero_(), conv_out.bias.fill_(0.5)
+    for c in range(3):
+        conv_in.weight[2 * c, c, 1, 1], conv_in.weight[2 * c + 1, c, 1, 1] = 1.0, -1.0
+        conv_out.weight[c, 2 * c, 1, 1], conv_out.weight[c, 2 * c + 1, 1, 1] = 0.5, -0.5
+    for m in mids:
+        m.weight.zero_()
+        for k in range(m.weight.shape[0]):
+            m.weight[k, k, 1, 1] = 1.0
+
+
 def train(args):
     images = np.load(os.path.join(DATA, "train.npz"))["images"]
     torch.manual_seed(args.seed)
     dec = twinnet.Decoder(LATENT_CHANNELS, DECODER_WIDTH)
+    upsampler_init(dec)
     opt = torch.optim.Adam(dec.parameters(), lr=args.lr)
     step, log, seconds = 0, [], 0.0
     if os.path.exists(PATH):
@@ -96,9 +121,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--minutes", type=float, default=40.0, help="wall-time budget of this invocation (0 = none)")
     ap.add_argument("--max-steps", type=int, default=20000)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=int, default=48)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--ckpt-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     mode = ap.add_mutually_exclusive_group()
