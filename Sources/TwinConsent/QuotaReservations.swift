@@ -60,12 +60,15 @@ public final class QuotaReservations: Sendable {
         try withLockedState { state in state.reservations.removeAll { $0.job == job } }
     }
 
-    /// Drops every reservation whose job is not in `liveJobs` (e.g. the ids of the jobs in the
-    /// spool's `incoming/` and `active/`, listed at daemon start) and returns what was dropped.
-    /// Reservations left by a crashed process otherwise hold their images until the job finishes.
+    /// Drops every reservation whose job is not in the set `liveJobs` returns (e.g. the ids of
+    /// the jobs in the spool's `incoming/` and `active/`) and returns what was dropped. The set is
+    /// listed while the lock is held, so a job claimed and reserved by another process meanwhile
+    /// keeps its reservation. Reservations left by a crashed process otherwise hold their images
+    /// until the job finishes.
     @discardableResult
-    public func prune(keepingJobs liveJobs: Set<String>) throws -> [Reservation] {
+    public func prune(keepingJobs liveJobs: () throws -> Set<String>) throws -> [Reservation] {
         try withLockedState { state in
+            let liveJobs = try liveJobs()
             let stale = state.reservations.filter { !liveJobs.contains($0.job) }
             state.reservations.removeAll { !liveJobs.contains($0.job) }
             return stale

@@ -76,6 +76,17 @@ public final class Daemon {
         let stats = DaemonStats()
         let context = try PipelineContext(config: config, spool: spool, model: model, ledger: ledger, log: log, stats: stats)
         for reason in recovery.failed { try? context.reservations.release(job: reason.job) }
+        // Reservations of jobs that are no longer in the spool (their process died after the job
+        // left active/, or the job was removed by hand) would hold their images forever.
+        do {
+            let stale = try context.reservations.prune(keepingJobs: { try spool.idsInFlight() })
+            for reservation in stale {
+                log.event("consent.reservation_pruned", level: .notice, job: reservation.job,
+                          ["grant": .string(reservation.grant), "count": .int(reservation.count)])
+            }
+        } catch {
+            log.event("spool.error", level: .error, ["error": .string("cannot prune quota reservations: \(error)")])
+        }
         let reporter = StatusReporter(spool: spool, stats: stats, log: log, notifier: notifier, modelName: model.name)
         reporter.pruneStaleStateFiles()
         let wake = WakeSignal()

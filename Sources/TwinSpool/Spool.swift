@@ -163,6 +163,14 @@ public final class Spool: Sendable {
         return try FileOps.names(in: layout.active.path).contains(where: { JobFileName.Active($0)?.id == id })
     }
 
+    /// Ids of the jobs waiting in `incoming/` or claimed in `active/` by any host. Read `active/`
+    /// first: a job moves from `incoming/` to `active/` when claimed, so it is seen in one of them.
+    public func idsInFlight() throws -> Set<String> {
+        var ids = Set(try FileOps.names(in: layout.active.path).compactMap { JobFileName.Active($0)?.id })
+        ids.formUnion(try FileOps.names(in: layout.incoming.path).compactMap { JobFileName.Incoming($0)?.id })
+        return ids
+    }
+
     // MARK: Recovery
 
     /// What `recover` did.

@@ -26,9 +26,9 @@ import Testing
         let grant = try fixture.writeGrant(fixture.terms(maxImages: 5))
         let reservations = QuotaReservations(file: reservationsFile)
         for job in ["a", "b", "c"] { #expect(try reservations.reserve(grant: grant, job: job, count: 1, delivered: 0)) }
-        #expect(try reservations.prune(keepingJobs: ["b"]).map(\.job) == ["a", "c"])
+        #expect(try reservations.prune(keepingJobs: { ["b"] }).map(\.job) == ["a", "c"])
         #expect(try reservations.all().map(\.job) == ["b"])
-        #expect(try reservations.prune(keepingJobs: ["b"]).isEmpty)
+        #expect(try reservations.prune(keepingJobs: { ["b"] }).isEmpty)
     }
 
     @Test func authorizeAtClaimAndDeliveryCountsTheJobOnce() throws {

@@ -68,11 +68,12 @@ struct DaemonFixture {
     }
 
     /// A valid job's JSON.
-    static func job(twin: String = "ava", purpose: String = "ecommerce", territory: String = "DE", seed: Int = 1,
-                    steps: Int = 4, count: Int = 1, size: Int = 128, priority: Int = 0) -> Data {
-        Data("""
-        {"twin":"\(twin)","licensee":"brand-north","purpose":"\(purpose)","territory":"\(territory)","garment":"dress",
-         "colour":"red","seed":\(seed),"steps":\(steps),"count":\(count),"width":\(size),"height":\(size),"priority":\(priority)}
+    static func job(twin: String = "ava", licensee: String = "brand-north", purpose: String = "ecommerce", territory: String = "DE",
+                    tags: [String] = [], seed: Int = 1, steps: Int = 4, count: Int = 1, size: Int = 128, priority: Int = 0) -> Data {
+        let tagList = tags.map { "\"\($0)\"" }.joined(separator: ",")
+        return Data("""
+        {"twin":"\(twin)","licensee":"\(licensee)","purpose":"\(purpose)","territory":"\(territory)","garment":"dress",
+         "colour":"red","tags":[\(tagList)],"seed":\(seed),"steps":\(steps),"count":\(count),"width":\(size),"height":\(size),"priority":\(priority)}
         """.utf8)
     }
 
@@ -103,6 +104,15 @@ struct DaemonFixture {
             let text = (try? String(contentsOf: ledger.appendingPathComponent(name), encoding: .utf8)) ?? ""
             return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
+    }
+
+    /// Rewrites this fixture's config to use `other`'s spool, registry and ledger.
+    func share(spoolRegistryAndLedgerOf other: DaemonFixture) throws {
+        var text = try String(contentsOf: configURL, encoding: .utf8)
+        text = text.replacingOccurrences(of: "directory = \"spool\"", with: "directory = \"\(other.spool.path)\"")
+            .replacingOccurrences(of: "registry = \"registry\"", with: "registry = \"\(other.registry.path)\"")
+            .replacingOccurrences(of: "directory = \"ledger\"", with: "directory = \"\(other.ledger.path)\"")
+        try text.write(to: configURL, atomically: true, encoding: .utf8)
     }
 
     func remove() { try? FileManager.default.removeItem(at: root) }

@@ -85,13 +85,7 @@ struct DaemonProcessTests {
         defer { fixtures.forEach { $0.remove() } }
         // All three share the first fixture's spool, registry and ledger directory.
         let shared = fixtures[0]
-        for (i, f) in fixtures.enumerated() where i > 0 {
-            var text = try String(contentsOf: f.configURL, encoding: .utf8)
-            text = text.replacingOccurrences(of: "directory = \"spool\"", with: "directory = \"\(shared.spool.path)\"")
-                .replacingOccurrences(of: "registry = \"registry\"", with: "registry = \"\(shared.registry.path)\"")
-                .replacingOccurrences(of: "directory = \"ledger\"", with: "directory = \"\(shared.ledger.path)\"")
-            try text.write(to: f.configURL, atomically: true, encoding: .utf8)
-        }
+        for f in fixtures.dropFirst() { try f.share(spoolRegistryAndLedgerOf: shared) }
         let jobs = 24
         for i in 0..<jobs { try shared.drop(DaemonFixture.job(twin: ["ava", "bea", "cleo", "dana"][i % 4], seed: i, steps: 2), id: "race-\(i)") }
         let processes = try fixtures.map { try TwinRenderBinary.start(["serve", "--config", $0.configURL.path, "--once"]) }

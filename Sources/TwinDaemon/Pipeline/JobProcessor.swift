@@ -179,10 +179,12 @@ final class JobProcessor {
 
     // MARK: Stages
 
-    /// Evaluates consent for `count` more images of `spec`, appends the decision to the audit
-    /// log and the status log, and (at claim) reserves the images against the grant's quota
-    /// under the reservations file's lock, so parallel workers and daemons never overshoot.
-    /// At delivery, `reserved` is the grant the images were rendered under.
+    /// Decides consent for `count` more images of `spec` and reserves them against the chosen
+    /// grant's quota in one step under the reservations lock (`ConsentRegistry.authorize`), so
+    /// parallel workers and daemons never overshoot and a lost race moves on to the next grant.
+    /// At delivery, `reserved` is the grant the images were rendered under and only that grant is
+    /// considered: its revocation, expiry or suspension stops delivery even if another grant
+    /// would match now. Every decision goes to the consent audit log and the status log.
     private func checkConsent(_ spec: JobSpec, count: Int, phase: ConsentAuditLog.Phase, reserved: Grant?) throws -> ConsentDecision {
         let registry = try context.registry.current()
         let weightsSHA = context.twinWeightFiles[spec.twin].flatMap { context.weightsDigests.sha256(of: $0) }
@@ -193,36 +195,18 @@ final class JobProcessor {
         } catch {
             return .denied(ConsentDenial(code: .missing, message: "the job cannot be matched against any grant: \(error)", grantUID: nil))
         }
-        let reservations = try context.reservations.all()
-        let usage: (String) -> Int = { uid in
-            let deliveredCount = (try? self.context.ledger.reader.deliveredCount(grant: uid)) ?? Int.max / 2
-            return deliveredCount + reservations.filter { $0.grant == uid && $0.job != spec.id }.reduce(0) { $0 + $1.count }
+        let ledger = context.ledger.reader
+        let decision = try registry.authorize(request, at: Date(), onlyGrant: reserved?.uid, reservations: context.reservations) { uid in
+            try ledger.deliveredCount(grant: uid)
         }
-        let decision = registry.evaluate(request, at: Date(), usage: usage)
-        var outcome = decision
-        if case .allowed(let grant) = decision {
-            if let reserved {
-                outcome = .allowed(reserved)
-                if reserved.uid != grant.uid, registry.revocations[reserved.uid] != nil {
-                    outcome = .denied(ConsentDenial(code: .revoked, message: "grant \(reserved.uid) was revoked during the render", grantUID: reserved.uid))
-                }
-            } else {
-                let deliveredCount = try context.ledger.reader.deliveredCount(grant: grant.uid)
-                if try !context.reservations.reserve(grant: grant, job: spec.id, count: count, delivered: deliveredCount) {
-                    outcome = .denied(ConsentDenial(code: .quotaExhausted,
-                        message: "grant \(grant.uid) allows \(grant.terms.maxImages) images; \(deliveredCount) delivered plus those reserved by jobs in flight leave fewer than \(count)",
-                        grantUID: grant.uid))
-                }
-            }
-        }
-        _ = try? context.audit.append(outcome, for: request, phase: phase, at: Date())
-        switch outcome {
+        _ = try? context.audit.append(decision, for: request, phase: phase, at: Date())
+        switch decision {
         case .allowed(let g):
             context.log.event("consent.allowed", job: spec.id, ["phase": .string(phase.rawValue), "grant": .string(g.uid), "twin": .string(spec.twin)])
         case .denied(let d):
             context.log.event("consent.denied", level: .notice, job: spec.id, ["phase": .string(phase.rawValue), "code": .string(d.code.rawValue), "reason": .string(d.message)])
         }
-        return outcome
+        return decision
     }
 
     private func renderImage(_ spec: JobSpec, job: ClaimedJob, index: Int, payload: UInt64,
