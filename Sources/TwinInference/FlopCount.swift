@@ -53,3 +53,16 @@ extension DecoderWeights {
         return total
     }
 }
+
+extension TwinModel {
+    /// Graph FLOPs of one denoiser forward over `batch` latents for a `width` x `height` image
+    /// (a guided step of B images is `batch: 2 * B`).
+    public func denoiserFLOPs(batch: Int, width: Int, height: Int) -> Double {
+        denoiser.flops(batch: batch, h: height / 8, w: width / 8)
+    }
+
+    /// Graph FLOPs of one decoder pass over `batch` latents for a `width` x `height` image.
+    public func decoderFLOPs(batch: Int, width: Int, height: Int) -> Double {
+        decoder.flops(batch: batch, h: height / 8, w: width / 8)
+    }
+}

@@ -49,19 +49,31 @@ public enum InferenceBenchmark {
     /// times timed.
     public static func run(model: TwinModel, steps: Int, width: Int, height: Int, batch: Int, threads: Int,
                            sampler: Sampler = .ddim, repeats: Int = 3) throws(RenderError) -> BenchmarkReport {
+        try measure(model: model, steps: steps, width: width, height: height, batch: batch, threads: threads,
+                    sampler: sampler, repeats: repeats).report
+    }
+
+    /// `run`, also returning the batch's images from the last timed repeat (converted to 8-bit
+    /// outside the timed region), so callers can time what follows the decoder on real output.
+    public static func measure(model: TwinModel, steps: Int, width: Int, height: Int, batch: Int, threads: Int,
+                               sampler: Sampler = .ddim, repeats: Int = 3) throws(RenderError)
+        -> (report: BenchmarkReport, images: [RGBImage]) {
         precondition(batch >= 1 && repeats >= 1 && threads >= 1)
         let request = try request(model: model, steps: steps, width: width, height: height, sampler: sampler)
         let renderer = Renderer(model: model, threads: threads)
         let h = height / 8, w = width / 8
         var samplerTimes: [Double] = [], decoderTimes: [Double] = []
+        var images: [RGBImage] = []
         for rep in 0...repeats {
             let t0 = DispatchTime.now().uptimeNanoseconds
             var z = try renderer.sample(request, imageIndices: 0..<batch) { _, _ in true }
             let t1 = DispatchTime.now().uptimeNanoseconds
-            z.withUnsafeMutableBufferPointer { zp in
-                _ = renderer.decode(Tensor4(zp.baseAddress!, batch, model.latentChannels, h, w))
+            let t2 = z.withUnsafeMutableBufferPointer { zp in
+                let rgb = renderer.decode(Tensor4(zp.baseAddress!, batch, model.latentChannels, h, w))
+                let t2 = DispatchTime.now().uptimeNanoseconds
+                if rep == repeats { images = (0..<batch).map { RGBImage.fromPlanar(rgb, index: $0) } }
+                return t2
             }
-            let t2 = DispatchTime.now().uptimeNanoseconds
             if rep > 0 {
                 samplerTimes.append(Double(t1 - t0) / 1e6)
                 decoderTimes.append(Double(t2 - t1) / 1e6)
@@ -71,7 +83,7 @@ public enum InferenceBenchmark {
         let stepFlops = model.denoiser.flops(batch: 2 * batch, h: h, w: w)
         let decFlops = model.decoder.flops(batch: batch, h: h, w: w)
         let perBatch = samplerMs + decoderMs
-        return BenchmarkReport(
+        let report = BenchmarkReport(
             model: model.name, width: width, height: height, batch: batch, steps: steps, threads: threads,
             sampler: sampler.rawValue, denoiserStepMs: samplerMs / Double(steps), samplerMs: samplerMs,
             decoderMs: decoderMs, renderMsPerImage: perBatch / Double(batch),
@@ -80,6 +92,7 @@ public enum InferenceBenchmark {
             achievedGFLOPS: (stepFlops * Double(steps) + decFlops) / (perBatch * 1e6),
             decoderGFLOPS: decFlops / (decoderMs * 1e6),
             sgemmPeakGFLOPS: sgemmPeak(threads: threads), peakRssBytes: peakRSS())
+        return (report, images)
     }
 
     /// GFLOP/s of `threads` workers each running single-threaded sgemm (M 64, N 4096, K 576, the
@@ -108,12 +121,14 @@ public enum InferenceBenchmark {
         return best
     }
 
-    static func median(_ xs: [Double]) -> Double {
+    /// Median of a non-empty list (mean of the middle two for an even count).
+    public static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
-    static func peakRSS() -> Int {
+    /// Process peak resident set size in bytes (getrusage ru_maxrss).
+    public static func peakRSS() -> Int {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return usage.ru_maxrss * 1024

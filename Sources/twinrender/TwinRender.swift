@@ -14,6 +14,7 @@ struct TwinRender: AsyncParsableCommand {
             RoyaltiesCommand.self,
             KeygenCommand.self, PartyCommand.self, TwinCommand.self, ConsentCommand.self,
             WatermarkCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -9,8 +9,8 @@ twin, the first value of every vocabulary, seed 1, guidance 3, DDIM with `--step
  - ONNX Runtime: denoiser and decoder exported with the TorchScript exporter (opset 17, static
    shapes), ORT_ENABLE_ALL, intra-op threads = --threads, sequential execution; the sampler loop
    runs in numpy around the denoiser session (its cost is negligible).
- - twinrender: `twinrender bench --json` (or, until that exists, a private harness built in
-   scripts/work/infbench that calls InferenceBenchmark.run through the same library).
+ - twinrender: `twinrender bench --json --save-rgb` (release build, `swift build -c release
+   --product twinrender` first if missing), which calls TwinInference's InferenceBenchmark.
 Each framework runs in its own process (so peak RSS is its own), warm-up + median of --repeats.
 """
 
@@ -169,29 +169,21 @@ def run_worker(kind, a):
 
 
 def twinrender_bench(a):
-    """twinrender bench --json (its --save-rgb PATH, if offered, gives the pixels to compare), or
-    the private harness until that command exists."""
+    """`twinrender bench --json --save-rgb PATH` (the release build; built first when missing)."""
     exe = a.twinrender
+    if exe is None:  # (re)build, so the numbers are the working tree's
+        subprocess.run(["swift", "build", "-c", "release", "--product", "twinrender"], cwd=ROOT, check=True,
+                       stdout=sys.stderr)
+        exe = os.path.join(ROOT, ".build", "release", "twinrender")
     out = os.path.join(WORK, "twinrender.rgb")
-    if exe and os.path.exists(exe):
-        help_text = subprocess.run([exe, "bench", "--help"], capture_output=True, text=True)
-        if help_text.returncode == 0:
-            cmd = [exe, "bench", "--model", a.model, "--steps", str(a.steps), "--size", f"{a.size}x{a.size}",
-                   "--batch", str(a.batch), "--json"]
-            save = "--save-rgb" in help_text.stdout
-            if save:
-                cmd += ["--save-rgb", out]
-            r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-            # InferenceBenchmark's report, at the top level or under "inference".
-            r = r.get("inference", r) if "samplerMs" not in r else r
-            r["source"] = "twinrender bench"
-            r["pixels"] = read_rgb(out, a) if save else None
-            return r
-    harness = os.path.join(ROOT, "scripts", "reference", "build_harness.sh")
-    binary = subprocess.run(["bash", harness], check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    cmd = [binary, a.model, str(a.steps), str(a.size), str(a.batch), str(a.threads), str(a.repeats), out]
-    r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-    r["source"] = "scripts/work/infbench (InferenceBenchmark.run)"
+    cmd = [exe, "bench", "--model", a.model, "--steps", str(a.steps), "--size", f"{a.size}x{a.size}",
+           "--batch", str(a.batch), "--threads", str(a.threads), "--repeats", str(a.repeats),
+           "--sampler", "ddim", "--save-rgb", out, "--json"]
+    full = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    r = dict(full["inference"])
+    r["full"] = full
+    r["peakRssBytes"] = full["peakRssBytes"]
+    r["source"] = "twinrender bench"
     r["pixels"] = read_rgb(out, a)
     return r
 
@@ -211,15 +203,24 @@ def agreement(p, q):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="model package (default Models/twin-mini-v1, else a random one)")
+    ap.add_argument("--preset", default=None, help="instead of --model: a random-weight package from make_fixtures.py "
+                    "(mini: twin-mini-v1 shapes with 64 channels; mini64: the same with a TAESD width-64 decoder), "
+                    "written once to scripts/work/<preset>")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--size", type=int, default=None, help="square image side (default: the model's)")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--twinrender", default=os.path.join(ROOT, ".build", "release", "twinrender"))
+    ap.add_argument("--twinrender", default=None,
+                    help="twinrender binary (default: build the release product and use .build/release/twinrender)")
     ap.add_argument("--worker", choices=["torch", "ort"], help=argparse.SUPPRESS)
     ap.add_argument("--pixels-out", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.preset and a.model is None:
+        a.model = os.path.join(ROOT, "scripts", "work", a.preset)
+        if not os.path.exists(os.path.join(a.model, "model.json")):
+            subprocess.run([sys.executable, os.path.join(HERE, "make_fixtures.py"), "--package", a.model, "--preset", a.preset],
+                           check=True, stdout=sys.stderr)
     if a.model is None:
         a.model = os.path.join(ROOT, "Models", "twin-mini-v1")
         if not os.path.exists(os.path.join(a.model, "model.json")):
@@ -254,6 +255,9 @@ def main():
         print(f"{name:16}{s + d:14.1f}{d:16.1f}{rss / 2**20:13.1f}{ratio}")
     print(f"twinrender: sgemm peak {tr['sgemmPeakGFLOPS']:.1f} GFLOP/s, achieved {tr['achievedGFLOPS']:.1f} GFLOP/s "
           f"(decoder {tr['decoderGFLOPS']:.1f}); source: {tr['source']}")
+    f = tr["full"]
+    print(f"twinrender after the decoder, per image: label {f['labelMs']:.2f} ms, watermark {f['watermarkMs']:.2f} ms, "
+          f"PNG {f['pngEncodeMs']:.2f} ms; whole image {f['totalMsPerImage']:.1f} ms ({f['imagesPerMinute']:.0f}/min)")
     print("agreement: PyTorch vs ONNX Runtime:", agreement(pt["pixels"], ox["pixels"]))
     print("agreement: PyTorch vs twinrender:  ", agreement(pt["pixels"], tr["pixels"]))
 
