@@ -79,6 +79,20 @@ struct DaemonProcessTests {
         #expect(fixture.ledgerEvents().isEmpty)
     }
 
+    @Test("an image too small for the AI label fails at once with imaging.failed, not after every retry")
+    func deterministicImagingFailure() throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.remove() }
+        try fixture.drop(DaemonFixture.job(steps: 2, size: 64), id: "tiny")
+        let result = try TwinRenderBinary.run(["serve", "--config", fixture.configURL.path, "--once"])
+        #expect(result.status == 0)
+        let reason = try fixture.reason("tiny", in: "failed")
+        #expect(reason["code"] as? String == "imaging.failed")
+        #expect(reason["attempts"] as? Int == 1)
+        #expect((reason["message"] as? String)?.contains("does not fit") == true)
+        #expect(fixture.files("out").isEmpty && fixture.ledgerEvents().isEmpty)
+    }
+
     @Test("several daemon processes racing on one spool render every job exactly once")
     func racingProcesses() throws {
         let fixtures = try (0..<3).map { try DaemonFixture(host: "racer\($0)") }

@@ -103,6 +103,10 @@ final class JobProcessor {
                 try context.spool.release(job)
                 context.log.event("job.released", job: job.id, ["reason": .string("shutdown stopped the render")])
                 return .released
+            } catch let error as ImagingError {
+                // Labelling, marking and encoding are deterministic: another attempt fails the same way.
+                discard(staged)
+                return try fail(job, code: "imaging.failed", message: "image \(index): \(error)")
             } catch {
                 discard(staged)
                 return try retry(job, code: Self.code(of: error), message: "image \(index): \(error)")
@@ -281,7 +285,6 @@ final class JobProcessor {
 
     private static func code(of error: Error) -> String {
         if let e = error as? RenderError { return "render." + e.code }
-        if error is ImagingError { return "imaging.failed" }
         return "render.failed"
     }
 }
