@@ -13,7 +13,7 @@ struct TwinRender: AsyncParsableCommand {
             StatusCommand.self,
             RoyaltiesCommand.self,
             KeygenCommand.self, PartyCommand.self, TwinCommand.self, ConsentCommand.self,
-            WatermarkCommand.self,
+            WatermarkCommand.self, VerifyCommand.self,
             BenchCommand.self,
         ]
     )

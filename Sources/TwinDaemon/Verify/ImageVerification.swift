@@ -1,0 +1,381 @@
+// Role: `twinrender verify IMAGE`: decode an image's invisible watermark and provenance metadata
+// (TwinImaging's `ImageInspector`), look the 64-bit payload up in the royalty ledger (TwinLedger's
+// tolerant `events(watermarkPayload:)`), compare the file's SHA-256 with the delivered original's
+// and the XMP fields with the ledger's, and render the result as text or one JSON object.
+// The CLI only resolves where the ledger is and prints; every decision is made here.
+// Failure modes: nothing throws. An unreadable, non-image or malformed file is outcome
+// `unreadable` with a one-line reason; a missing config or ledger directory is
+// `ledgerUnavailable` (the mark is still decoded and reported).
+
+import Crypto
+import Foundation
+import TwinImaging
+import TwinLedger
+
+/// Where `verify` looks watermark payloads up.
+public enum LedgerSource: Sendable, Equatable {
+    /// A ledger directory (`ledger.directory`, or `--ledger`).
+    case directory(URL)
+    /// No ledger to consult, and why.
+    case unavailable(reason: String)
+
+    /// `--ledger DIR` when given, else `ledger.directory` of the config at `configPath`; a config
+    /// that cannot be loaded makes the ledger unavailable (verify still decodes the mark).
+    public static func resolve(ledgerOption: String?, configPath: String) -> LedgerSource {
+        if let ledgerOption { return .directory(URL(fileURLWithPath: ledgerOption)) }
+        do {
+            return .directory(try DaemonConfig.load(path: configPath).ledgerDirectory)
+        } catch {
+            return .unavailable(reason: "no --ledger given and no usable config (\(error))")
+        }
+    }
+}
+
+/// The result of verifying one image file; see `docs/watermark.md` ("twinrender verify").
+public struct ImageVerification: Sendable {
+    /// The verdict, and the CLI's exit status for it.
+    public enum Outcome: String, Sendable, CaseIterable {
+        /// A twinrender watermark was found and its payload is in the ledger. Exit 0.
+        case resolved
+        /// The image decoded, but its pixels carry no twinrender watermark. Exit 1.
+        case noWatermark = "no_watermark"
+        /// A watermark was found, but no ledger event carries its payload. Exit 2.
+        case notInLedger = "not_in_ledger"
+        /// A watermark was found, but the ledger could not be consulted (no config, no
+        /// directory, unreadable). Exit 3.
+        case ledgerUnavailable = "ledger_unavailable"
+        /// The file could not be read or is not a valid PNG/JPEG. Exit 4.
+        case unreadable
+
+        public var exitCode: Int32 {
+            switch self {
+            case .resolved: 0
+            case .noWatermark: 1
+            case .notInLedger: 2
+            case .ledgerUnavailable: 3
+            case .unreadable: 4
+            }
+        }
+    }
+
+    /// What was learnt about the ledger.
+    public struct LedgerStatus: Sendable {
+        /// Whether the ledger was searched (false when there was no mark, or no ledger).
+        public var consulted: Bool
+        /// The ledger directory, when one was known.
+        public var directory: String?
+        /// Why it was not consulted (or could not be).
+        public var reason: String?
+        public var segments = 0
+        public var events = 0
+        /// Damaged or unterminated lines skipped by the lookup (`royalties verify` says why).
+        public var skippedLines = 0
+        public var unreadableSegments: [String] = []
+    }
+
+    /// One ledger event carrying the image's payload.
+    public struct Match: Sendable {
+        public var event: RoyaltyEvent
+        /// Segment file and 1-based line of the event.
+        public var segmentFile: String
+        public var segmentLine: Int
+        /// The file's SHA-256 equals the event's `output_sha256`: this is the delivered original,
+        /// byte for byte (false: a re-encoded, edited or re-saved copy).
+        public var exactFile: Bool
+    }
+
+    /// An XMP property that says something other than the ledger event.
+    public struct Disagreement: Sendable, Equatable {
+        /// Qualified XMP name, e.g. `twinrender:JobID`.
+        public var property: String
+        public var xmp: String
+        public var ledger: String
+    }
+
+    /// The path as given.
+    public var file: String
+    public var outcome: Outcome
+    /// One-line reason when `outcome == .unreadable`.
+    public var error: String?
+    /// File size in bytes (0 when unreadable).
+    public var fileBytes = 0
+    /// SHA-256 of the file's bytes, lowercase hex (nil when unreadable).
+    public var fileSHA256: String?
+    /// What `ImageInspector` found: format, size, watermark, XMP, text chunks.
+    public var report: ImageReport?
+    public var ledger: LedgerStatus
+    /// Ledger events with the payload, best first (the one whose `output_sha256` is this file's).
+    /// Normally zero or one.
+    public var matches: [Match] = []
+    /// XMP fields that contradict the resolved event (empty without XMP or without an event).
+    public var disagreements: [Disagreement] = []
+    /// Things about the file worth knowing that do not change the outcome (e.g. a truncated JPEG,
+    /// which libjpeg decodes with the missing rows filled in).
+    public var warnings: [String] = []
+
+    /// The resolved event, if any.
+    public var match: Match? { matches.first }
+
+    /// Reads and verifies the file at `path`; never throws (see ``Outcome``).
+    public static func verify(file path: String, ledger source: LedgerSource,
+                              inspector: ImageInspector = ImageInspector(), maximumBytes: Int = 256 << 20) -> ImageVerification {
+        let url = URL(fileURLWithPath: path)
+        let unavailable = LedgerStatus(consulted: false, directory: source.directoryPath, reason: "image not readable")
+        func failure(_ reason: String) -> ImageVerification {
+            ImageVerification(file: path, outcome: .unreadable, error: reason, ledger: unavailable)
+        }
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+        } catch {
+            return failure("cannot read \(path): \(FileManager.default.fileExists(atPath: url.path) ? "permission denied or I/O error" : "no such file")")
+        }
+        guard (attributes[.type] as? FileAttributeType) == .typeRegular else {
+            return failure("cannot read \(path): not a regular file")
+        }
+        if let size = (attributes[.size] as? NSNumber)?.intValue, size > maximumBytes {
+            return failure("cannot read \(path): \(size) bytes, more than the \(maximumBytes) verify accepts")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            return failure("cannot read \(path): \(error.localizedDescription)")
+        }
+        return verify(data: data, file: path, ledger: source, inspector: inspector)
+    }
+
+    /// Verifies image bytes `data` (named `file` in the report); never throws.
+    public static func verify(data: Data, file: String, ledger source: LedgerSource,
+                              inspector: ImageInspector = ImageInspector()) -> ImageVerification {
+        var result = ImageVerification(file: file, outcome: .unreadable,
+                                       ledger: LedgerStatus(consulted: false, directory: source.directoryPath))
+        result.fileBytes = data.count
+        result.fileSHA256 = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let report: ImageReport
+        do {
+            report = try inspector.inspect(data: data)
+        } catch {
+            result.error = "\(file): \(error)"
+            result.ledger.reason = "image not readable"
+            return result
+        }
+        result.report = report
+        if report.format == "jpeg", !endsWithJPEGEndMarker(data) {
+            result.warnings.append("the JPEG has no end-of-image marker (truncated?); the decoder filled in the missing part")
+        }
+        guard let mark = report.watermark else {
+            result.outcome = .noWatermark
+            result.ledger.reason = "no watermark to look up"
+            return result
+        }
+        guard case .directory(let directory) = source else {
+            if case .unavailable(let reason) = source { result.ledger.reason = reason }
+            result.outcome = .ledgerUnavailable
+            return result
+        }
+        let lookup: PayloadLookup
+        do {
+            lookup = try LedgerReader(directory: directory).events(watermarkPayload: mark.payload)
+        } catch {
+            result.ledger.reason = "cannot read ledger directory: \(error)"
+            result.outcome = .ledgerUnavailable
+            return result
+        }
+        result.ledger.consulted = true
+        result.ledger.segments = lookup.segmentCount
+        result.ledger.events = lookup.eventCount
+        result.ledger.skippedLines = lookup.skippedLines
+        result.ledger.unreadableSegments = lookup.unreadableSegments
+        let matches = lookup.matches.map {
+            Match(event: $0.event, segmentFile: $0.file, segmentLine: $0.line, exactFile: $0.event.outputSHA256 == result.fileSHA256)
+        }
+        // Best first: the event this exact file was delivered as, else ledger order.
+        result.matches = matches.filter(\.exactFile) + matches.filter { !$0.exactFile }
+        if let match = result.matches.first {
+            result.outcome = .resolved
+            result.disagreements = disagreements(xmp: report.xmp, event: match.event)
+        } else {
+            result.outcome = lookup.unreadableSegments.isEmpty ? .notInLedger : .ledgerUnavailable
+            if !lookup.unreadableSegments.isEmpty { result.ledger.reason = "segments unreadable: " + lookup.unreadableSegments.joined(separator: "; ") }
+        }
+        return result
+    }
+
+    /// Whether `data` ends with the JPEG EOI marker (FF D9), ignoring trailing padding bytes.
+    static func endsWithJPEGEndMarker(_ data: Data) -> Bool {
+        let trimmed = data.reversed().drop { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D || $0 == 0x20 }
+        return Array(trimmed.prefix(2)) == [0xD9, 0xFF]
+    }
+
+    /// XMP properties the daemon writes from the same facts as the ledger event, compared.
+    static func disagreements(xmp: [String: String], event: RoyaltyEvent) -> [Disagreement] {
+        let expected: [(String, String)] = [
+            ("twinrender:JobID", event.job),
+            ("twinrender:ImageIndex", String(event.imageIndex)),
+            ("twinrender:TwinID", event.twin),
+            ("twinrender:GrantUID", event.grant),
+            ("twinrender:WatermarkPayload", RoyaltyEvent.watermarkPayloadHex(event.watermarkPayload)),
+            ("plus:LicenseeID", event.licensee),
+            ("plus:RegionConstraints", event.territory),
+            ("plus:MediaConstraints", event.purpose),
+        ]
+        return expected.compactMap { property, ledger in
+            guard let value = xmp[property], value != ledger else { return nil }
+            return Disagreement(property: property, xmp: value, ledger: ledger)
+        }
+    }
+}
+
+extension LedgerSource {
+    var directoryPath: String? {
+        if case .directory(let url) = self { return url.path }
+        return nil
+    }
+}
+
+// MARK: - Rendering
+
+extension ImageVerification {
+    /// XMP properties shown by `verify`, with their JSON names.
+    static let xmpFields: [(json: String, property: String)] = [
+        ("digital_source_type", "Iptc4xmpExt:DigitalSourceType"),
+        ("job", "twinrender:JobID"),
+        ("image_index", "twinrender:ImageIndex"),
+        ("twin", "twinrender:TwinID"),
+        ("grant", "twinrender:GrantUID"),
+        ("watermark_payload", "twinrender:WatermarkPayload"),
+        ("model_package_hash", "twinrender:ModelPackageHash"),
+        ("licensee", "plus:LicenseeID"),
+        ("licensee_name", "plus:LicenseeName"),
+        ("license_start", "plus:LicenseStartDate"),
+        ("license_end", "plus:LicenseEndDate"),
+        ("territory", "plus:RegionConstraints"),
+        ("purpose", "plus:MediaConstraints"),
+        ("model_release_status", "plus:ModelReleaseStatus"),
+        ("creator_tool", "xmp:CreatorTool"),
+        ("created", "xmp:CreateDate"),
+    ]
+
+    /// The human-readable report. The first line is the verdict; an unreadable file is that one line.
+    public var text: String {
+        var lines = [String]()
+        let payload = report?.watermark?.payloadHex ?? ""
+        switch outcome {
+        case .unreadable:
+            return "cannot verify: \(error ?? file)"
+        case .noWatermark:
+            lines.append("\(file): no twinrender watermark found")
+        case .resolved:
+            let m = match!
+            lines.append("\(file): twinrender watermark \(payload) -> job \(m.event.job) image \(m.event.imageIndex), "
+                + (m.exactFile ? "the exact delivered file" : "an altered copy (file differs from the delivered original)"))
+        case .notInLedger:
+            lines.append("\(file): twinrender watermark \(payload) found, but no event in the ledger carries it")
+        case .ledgerUnavailable:
+            lines.append("\(file): twinrender watermark \(payload) found; the ledger could not be consulted")
+        }
+        if let report {
+            lines.append("  image      \(report.format.uppercased()) \(report.width)x\(report.height), \(fileBytes) bytes, sha256 \(fileSHA256 ?? "?")")
+            if let mark = report.watermark {
+                let rotation: Double = abs(mark.rotationDegrees) < 0.005 ? 0 : mark.rotationDegrees
+                lines.append(String(format: "  watermark  payload %@, confidence %.3f (%d of %d code bits corrected), scale %.3f, rotation %.2f deg, %.1f ms",
+                                    mark.payloadHex, mark.confidence, mark.bitErrors, mark.codedBits, mark.scale,
+                                    rotation, report.detectMilliseconds))
+            }
+        }
+        if ledger.consulted {
+            lines.append("  ledger     \(ledger.directory ?? "?"): \(ledger.events) events in \(ledger.segments) segment\(ledger.segments == 1 ? "" : "s")"
+                + (ledger.skippedLines > 0 ? "; \(ledger.skippedLines) damaged lines skipped (run twinrender royalties verify)" : ""))
+        } else if outcome != .noWatermark {
+            lines.append("  ledger     not consulted: \(ledger.reason ?? "unknown")")
+        }
+        for (i, m) in matches.enumerated() {
+            let e = m.event
+            let indent = i == 0 ? "  " : "  other match: "
+            lines.append("\(indent)job        \(e.job), image \(e.imageIndex) (event \(e.eventID), \(URL(fileURLWithPath: m.segmentFile).lastPathComponent) line \(m.segmentLine))")
+            lines.append("\(indent)twin       \(e.twin), model (payee) \(e.model)")
+            lines.append("\(indent)licensee   \(e.licensee), grant \(e.grant)")
+            lines.append("\(indent)licence    purpose \(e.purpose), territory \(e.territory)")
+            lines.append("\(indent)delivered  \(e.deliveredAt) by host \(e.host)")
+            lines.append("\(indent)original   sha256 \(e.outputSHA256)")
+            lines.append("\(indent)this file  " + (m.exactFile ? "is byte-for-byte the delivered original"
+                : "differs from the delivered original (re-encoded, edited or metadata changed); the pixel mark still identifies it"))
+        }
+        if let report {
+            if report.xmp.isEmpty {
+                lines.append("  xmp        none (no provenance metadata in the file)")
+            } else {
+                let shown = Self.xmpFields.compactMap { field in report.xmp[field.property].map { "\(field.property)=\($0)" } }
+                lines.append("  xmp        " + (report.declaredAIGenerated ? "declares AI-generated (IPTC trainedAlgorithmicMedia)" : "does NOT declare AI-generated"))
+                for item in shown { lines.append("             \(item)") }
+                if report.payloadMismatch {
+                    lines.append("  WARNING    the XMP payload \(report.xmp["twinrender:WatermarkPayload"] ?? "?") disagrees with the pixel watermark \(payload): the metadata was copied or edited")
+                } else if report.watermark == nil, let claimed = report.xmp["twinrender:WatermarkPayload"] {
+                    lines.append("  note       the XMP claims payload \(claimed), but the pixels carry no mark; metadata alone proves nothing")
+                }
+                for d in disagreements {
+                    lines.append("  WARNING    XMP \(d.property) is \(d.xmp.debugDescription), the ledger says \(d.ledger.debugDescription)")
+                }
+            }
+        }
+        for warning in warnings { lines.append("  WARNING    \(warning)") }
+        lines.append("  result     \(outcome.rawValue) (exit \(outcome.exitCode))")
+        return lines.joined(separator: "\n")
+    }
+
+    /// The report as one JSON object (sorted keys, one line); absent values are `null`.
+    public var json: String {
+        func orNull(_ value: Any?) -> Any { value ?? NSNull() }
+        var object: [String: Any] = [
+            "file": file,
+            "outcome": outcome.rawValue,
+            "exit_code": Int(outcome.exitCode),
+            "error": orNull(error),
+            "file_bytes": fileBytes,
+            "file_sha256": orNull(fileSHA256),
+            "format": orNull(report?.format),
+            "width": orNull(report?.width),
+            "height": orNull(report?.height),
+            "declared_ai_generated": report?.declaredAIGenerated ?? false,
+            "payload_mismatch": report?.payloadMismatch ?? false,
+            "exact_file": orNull(match?.exactFile),
+        ]
+        object["watermark"] = orNull(report?.watermark.map { mark -> [String: Any] in
+            ["payload": mark.payloadHex, "confidence": mark.confidence, "bit_errors": mark.bitErrors,
+             "coded_bits": mark.codedBits, "scale": mark.scale, "rotation_degrees": mark.rotationDegrees,
+             "detect_ms": report?.detectMilliseconds ?? 0]
+        })
+        object["xmp"] = orNull(report.flatMap { report -> [String: Any]? in
+            guard !report.xmp.isEmpty else { return nil }
+            var fields: [String: Any] = [:]
+            for field in Self.xmpFields { if let value = report.xmp[field.property] { fields[field.json] = value } }
+            return fields
+        })
+        object["ledger"] = [
+            "consulted": ledger.consulted,
+            "directory": orNull(ledger.directory),
+            "reason": orNull(ledger.reason),
+            "segments": ledger.segments,
+            "events": ledger.events,
+            "skipped_lines": ledger.skippedLines,
+            "unreadable_segments": ledger.unreadableSegments,
+        ] as [String: Any]
+        func eventObject(_ m: Match) -> [String: Any] {
+            let e = m.event
+            return [
+                "event_id": e.eventID, "job": e.job, "image_index": e.imageIndex, "twin": e.twin, "model": e.model,
+                "licensee": e.licensee, "grant": e.grant, "grant_hash": e.grantHash, "purpose": e.purpose,
+                "territory": e.territory, "delivered_at": e.deliveredAt.description, "output_sha256": e.outputSHA256,
+                "watermark_payload": RoyaltyEvent.watermarkPayloadHex(e.watermarkPayload), "host": e.host, "seq": e.seq,
+                "segment_file": m.segmentFile, "segment_line": m.segmentLine, "exact_file": m.exactFile,
+            ]
+        }
+        object["event"] = orNull(match.map(eventObject))
+        object["other_matches"] = matches.dropFirst().map(eventObject)
+        object["warnings"] = warnings
+        object["xmp_disagreements"] = disagreements.map { ["property": $0.property, "xmp": $0.xmp, "ledger": $0.ledger] }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

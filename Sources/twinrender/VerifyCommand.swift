@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import TwinDaemon
+
+/// `twinrender verify IMAGE [--json] [--ledger DIR]`: decode the invisible watermark and
+/// provenance metadata of a PNG or JPEG and trace it through the royalty ledger. Logic lives in
+/// `TwinDaemon` (`ImageVerification`); exit codes are `ImageVerification.Outcome.exitCode`.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Decode an image's watermark and look it up in the royalty ledger.",
+        discussion: """
+        Exit status: 0 mark found and in the ledger; 1 no twinrender watermark found; 2 mark found \
+        but not in the ledger; 3 mark found but the ledger could not be consulted; 4 the file could \
+        not be read or is not a valid PNG/JPEG.
+        """)
+
+    @Argument(help: "Image to verify (PNG or JPEG).")
+    var image: String
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(name: .long, help: "Ledger directory (default: ledger.directory from the config).")
+    var ledger: String?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        let source = LedgerSource.resolve(ledgerOption: ledger, configPath: options.path)
+        let verification = ImageVerification.verify(file: image, ledger: source)
+        if json {
+            print(verification.json)
+        } else if verification.outcome == .unreadable {
+            FileHandle.standardError.write(Data((verification.text + "\n").utf8))
+        } else {
+            print(verification.text)
+        }
+        let code = verification.outcome.exitCode
+        if code != 0 { throw ExitCode(code) }
+    }
+}
