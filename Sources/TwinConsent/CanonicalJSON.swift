@@ -2,7 +2,7 @@
 //
 // The signed bytes are a JSON object with keys sorted by their UTF-8 bytes, no whitespace, strings
 // escaped minimally (`"`, `\`, and control characters as `\u00XX`; everything else as literal UTF-8),
-// integers in plain decimal. Every record type lists its fields explicitly, so each field is covered
+// integers in plain decimal, booleans as `true`/`false`. Every record type lists its fields explicitly, so each field is covered
 // by the signature and a field added to a file is noticed (the file no longer equals its canonical
 // form). Format described in docs/consent-registry.md.
 
@@ -10,6 +10,7 @@
 enum CanonicalValue: Equatable, Sendable {
     case string(String)
     case int(Int)
+    case bool(Bool)
     case strings([String])
 }
 
@@ -25,6 +26,8 @@ func canonicalJSON(_ fields: [String: CanonicalValue]) -> [UInt8] {
             appendString(value, to: &out)
         case .int(let value):
             out.append(contentsOf: Array(String(value).utf8))
+        case .bool(let value):
+            out.append(contentsOf: Array((value ? "true" : "false").utf8))
         case .strings(let values):
             out.append(UInt8(ascii: "["))
             for (i, value) in values.enumerated() {

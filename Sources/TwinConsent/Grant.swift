@@ -69,6 +69,8 @@ public struct Grant: Equatable, Sendable {
             "prohibitedTags": .strings(terms.prohibitedTags),
             "issuedAt": .string(UTCDate.format(issuedAt)),
         ]
+        // Present only when true, so grants signed before the field existed stay canonical.
+        if terms.requiresLabel { fields["requiresLabel"] = .bool(true) }
         if includingSignature { fields["signature"] = .string(signature) }
         return fields
     }
@@ -88,7 +90,8 @@ public struct Grant: Equatable, Sendable {
             twin: raw.twin, licensee: raw.assignee, purposes: raw.purposes, territories: raw.territories,
             validFrom: UTCDate.parse(raw.validFrom, field: "validFrom"), validUntil: UTCDate.parse(raw.validUntil, field: "validUntil"),
             maxImages: raw.maxImages, feeMinorUnits: raw.feeMinorUnits, currency: raw.currency,
-            commissionBasisPoints: raw.commissionBasisPoints, paymentDays: raw.paymentDays, prohibitedTags: raw.prohibitedTags)
+            commissionBasisPoints: raw.commissionBasisPoints, paymentDays: raw.paymentDays, prohibitedTags: raw.prohibitedTags,
+            requiresLabel: raw.requiresLabel ?? false)
         let grant = try Grant(
             uid: raw.uid, assigner: raw.assigner, issuedAt: UTCDate.parse(raw.issuedAt, field: "issuedAt"), terms: terms,
             signature: raw.signature)
@@ -113,6 +116,7 @@ private struct GrantFile: Decodable {
     let commissionBasisPoints: Int
     let paymentDays: Int
     let prohibitedTags: [String]
+    let requiresLabel: Bool?
     let issuedAt: String
     let signature: String
 }

@@ -29,13 +29,16 @@ public struct GrantTerms: Equatable, Sendable {
     public var paymentDays: Int
     /// Content tags the licensee may not request (e.g. `swimwear`, `lingerie`, `political`).
     public var prohibitedTags: [String]
+    /// Every image must carry the visible "AI-generated" label; the render host's config cannot
+    /// switch it off. Default false (the host's `output.label` decides).
+    public var requiresLabel: Bool
 
     /// Creates terms (lists sorted and de-duplicated, times truncated to whole seconds);
     /// `validate()` checks them.
     public init(
         twin: String, licensee: String, purposes: [String], territories: [String], validFrom: Date, validUntil: Date,
         maxImages: Int, feeMinorUnits: Int, currency: String, commissionBasisPoints: Int = 0, paymentDays: Int = 30,
-        prohibitedTags: [String] = []
+        prohibitedTags: [String] = [], requiresLabel: Bool = false
     ) {
         self.twin = twin
         self.licensee = licensee
@@ -50,6 +53,7 @@ public struct GrantTerms: Equatable, Sendable {
         self.commissionBasisPoints = commissionBasisPoints
         self.paymentDays = paymentDays
         self.prohibitedTags = Array(Set(prohibitedTags)).sorted()
+        self.requiresLabel = requiresLabel
     }
 
     /// Throws `ConsentError.invalidValue` naming the first term that is missing or out of range.

@@ -44,6 +44,8 @@ struct ConsentGrantCommand: ParsableCommand {
     var paymentDays: Int = 30
     @Option(name: .long, help: "Prohibited content tags, comma-separated (e.g. swimwear,lingerie,political).")
     var prohibit: String?
+    @Flag(name: .customLong("require-label"), help: "Every image must carry the visible AI-generated label, whatever the host's config says.")
+    var requireLabel = false
     @Option(name: .long, help: "Private key file of the twin's owner (or her estate).")
     var key: String
 
@@ -56,7 +58,7 @@ struct ConsentGrantCommand: ParsableCommand {
                 validFrom: validFrom, validUntil: validUntil, maxImages: maxImages,
                 feeMinorUnits: try Money.minorUnits(fee, currency: currency), currency: currency,
                 commissionBasisPoints: try Money.basisPoints(commission), paymentDays: paymentDays,
-                prohibitedTags: commaList(prohibit))
+                prohibitedTags: commaList(prohibit), requiresLabel: requireLabel)
             let grant = try registry.store().grant(terms, key: PartyKey.load(from: URL(fileURLWithPath: key)), at: Date())
             print(grant.uid)
         }

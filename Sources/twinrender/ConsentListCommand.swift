@@ -28,6 +28,7 @@ struct ConsentListCommand: ParsableCommand {
         let maxImages, used, remaining: Int
         let fee, currency: String
         let feeMinorUnits, commissionBasisPoints, paymentDays: Int
+        let requiresLabel: Bool
         let sha256: String
         let problem: String?
     }
@@ -48,7 +49,7 @@ struct ConsentListCommand: ParsableCommand {
                     maxImages: t.maxImages, used: item.used, remaining: item.remaining,
                     fee: Money.format(minorUnits: t.feeMinorUnits, currency: t.currency), currency: t.currency,
                     feeMinorUnits: t.feeMinorUnits, commissionBasisPoints: t.commissionBasisPoints, paymentDays: t.paymentDays,
-                    sha256: g.sha256, problem: item.problem)
+                    requiresLabel: t.requiresLabel, sha256: g.sha256, problem: item.problem)
             }
             if json { return try printJSON(rows) }
             if rows.isEmpty { print("no grants") }
@@ -57,7 +58,8 @@ struct ConsentListCommand: ParsableCommand {
                 print("    purposes \(row.purposes.joined(separator: ",")); territories \(row.territories.joined(separator: ","));"
                     + " \(row.validFrom) .. \(row.validUntil); \(row.fee) \(row.currency)/image;"
                     + " commission \(row.commissionBasisPoints / 100).\(String(format: "%02d", row.commissionBasisPoints % 100)) %; pay within \(row.paymentDays) days"
-                    + (row.prohibitedTags.isEmpty ? "" : "; prohibited \(row.prohibitedTags.joined(separator: ","))"))
+                    + (row.prohibitedTags.isEmpty ? "" : "; prohibited \(row.prohibitedTags.joined(separator: ","))")
+                    + (row.requiresLabel ? "; AI label required" : ""))
                 if let problem = row.problem { print("    problem: \(problem)") }
             }
             for problem in snapshot.problems { print("registry problem: \(problem)") }

@@ -26,6 +26,27 @@ import Testing
         #expect(try fixture.decide(fixture.request()).grant == grant)
     }
 
+    @Test func labelRequirementIsSignedAndOnlySerialisedWhenSet() throws {
+        var terms = try fixture.terms()
+        let plain = try fixture.writeGrant(terms)
+        #expect(!String(decoding: plain.fileBytes, as: UTF8.self).contains("requiresLabel"))
+        terms.requiresLabel = true
+        let labelled = try fixture.writeGrant(terms)
+        let file = fixture.store.directory.appendingPathComponent("grants/\(labelled.uid).json")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text.contains("\"requiresLabel\":true"))
+        let registry = try fixture.store.load()
+        #expect(registry.grants[labelled.uid]?.signatureVerifies == true)
+        #expect(registry.grants[labelled.uid]?.grant.terms.requiresLabel == true)
+        #expect(registry.grants[plain.uid]?.grant.terms.requiresLabel == false)
+        // Dropping the requirement (or setting it false) breaks the signature.
+        for edited in [text.replacingOccurrences(of: ",\"requiresLabel\":true", with: ""),
+                       text.replacingOccurrences(of: "\"requiresLabel\":true", with: "\"requiresLabel\":false")] {
+            try edited.write(to: file, atomically: true, encoding: .utf8)
+            #expect(try fixture.store.load().grants[labelled.uid]?.signatureVerifies == false, "\(edited)")
+        }
+    }
+
     @Test func reformattedOrExtendedGrantIsNotCanonical() throws {
         let grant = try fixture.writeGrant(fixture.terms())
         let file = fixture.store.directory.appendingPathComponent("grants/\(grant.uid).json")

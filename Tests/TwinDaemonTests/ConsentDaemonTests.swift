@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TwinConsent
+import TwinImaging
 
 /// Consent through the real daemon: every reason code ends in `rejected/` with that code, no image
 /// in `out/` and no royalty event, while a job for another twin in the same run is delivered.
@@ -143,6 +144,30 @@ struct ConsentDaemonTests {
         for name in rejected {
             #expect(try shared.reason(String(name.dropLast(".reason.json".count)))["code"] as? String == "consent.quota_exhausted")
         }
+    }
+
+    @Test("a grant that requires the AI label gets it even where the config switches labels off")
+    func grantRequiresLabel() throws {
+        let labelsOff = "[output]\nlabel = false"
+        let required = try DaemonFixture(extraConfig: labelsOff)
+        let notRequired = try DaemonFixture(extraConfig: labelsOff)
+        let labelsOn = try DaemonFixture()
+        defer { [required, notRequired, labelsOn].forEach { $0.remove() } }
+        let store = RegistryStore(directory: required.registry)
+        try required.removeGrants(of: "ava", store)
+        var terms = required.terms()
+        terms.requiresLabel = true
+        try store.grant(terms, key: required.keys["model-ava"]!, at: Date())
+
+        var pixels: [[UInt8]] = []
+        for fixture in [required, notRequired, labelsOn] {
+            try fixture.drop(DaemonFixture.job(twin: "ava", seed: 5, steps: 2), id: "label")
+            let result = try TwinRenderBinary.run(["serve", "--config", fixture.configURL.path, "--once"])
+            #expect(result.status == 0, "\(result.output.suffix(2000))")
+            pixels.append(try PNGCodec.decode(Data(contentsOf: fixture.spool.appendingPathComponent("out/label-0.png"))).image.pixels)
+        }
+        #expect(pixels[0] == pixels[2], "required by the grant: labelled exactly as with labels on")
+        #expect(pixels[0] != pixels[1], "not required and switched off: no label")
     }
 
     @Test("reservations of jobs no longer in the spool are pruned at start")

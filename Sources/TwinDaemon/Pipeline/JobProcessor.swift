@@ -83,20 +83,20 @@ final class JobProcessor {
         for index in 0..<spec.count {
             let final = outDir.appendingPathComponent(Self.imageName(job: job.id, index: index))
             if delivered[index] != nil, FileManager.default.fileExists(atPath: final.path) { continue }
-            let eventGrant: (uid: String, start: Date, end: Date)
+            let eventGrant: GrantTerms
+            let eventGrantUID: String
             if let event = delivered[index] {
                 guard let registered = try context.registry.current().grants[event.grant] else {
                     return try fail(job, code: "ledger.grant_missing", message: "image \(index) was delivered under grant \(event.grant), which is no longer in the registry; cannot restore it")
                 }
-                eventGrant = (event.grant, registered.grant.terms.validFrom, registered.grant.terms.validUntil)
+                (eventGrantUID, eventGrant) = (event.grant, registered.grant.terms)
             } else {
-                let g = grant!
-                eventGrant = (g.uid, g.terms.validFrom, g.terms.validUntil)
+                (eventGrantUID, eventGrant) = (grant!.uid, grant!.terms)
             }
             let payload = RoyaltyEvent.watermarkPayload(eventID: RoyaltyEvent.eventID(job: job.id, imageIndex: index))
             let png: Data
             do {
-                png = try renderImage(spec, job: job, index: index, payload: payload, grant: eventGrant, cancel: cancel)
+                png = try renderImage(spec, job: job, index: index, payload: payload, grantUID: eventGrantUID, terms: eventGrant, cancel: cancel)
             } catch let error as RenderError where error.code == "cancelled" {
                 discard(staged)
                 try context.reservations.release(job: job.id)
@@ -214,7 +214,7 @@ final class JobProcessor {
     }
 
     private func renderImage(_ spec: JobSpec, job: ClaimedJob, index: Int, payload: UInt64,
-                             grant: (uid: String, start: Date, end: Date), cancel: CancelFlag) throws -> Data {
+                             grantUID: String, terms: GrantTerms, cancel: CancelFlag) throws -> Data {
         let settings = context.settings.get()
         var lastReport = Date.distantPast
         let rgb = try renderer.render(spec.render, imageIndex: index) { step, total in
@@ -228,8 +228,8 @@ final class JobProcessor {
         }
         var image = try TwinImaging.RGBImage(width: rgb.width, height: rgb.height, pixels: rgb.pixels)
         // Visible label first, then the invisible mark over every pixel (label included).
-        // Grants carry no label requirement yet, so `output.label` decides.
-        if AILabel.isApplied(configEnabled: settings.label, grantRequiresLabel: false) {
+        // A grant that requires the label overrides `output.label = false`.
+        if AILabel.isApplied(configEnabled: settings.label, grantRequiresLabel: terms.requiresLabel) {
             var label = AILabel.Configuration()
             label.corner = Self.labelCorners[settings.labelCorner] ?? .bottomRight
             label.opacity = settings.labelOpacity
@@ -239,7 +239,7 @@ final class JobProcessor {
         try InvisibleWatermark().embed(into: &image, payload: payload)
         let metadata = ProvenanceMetadata(
             jobID: job.id, imageIndex: index, twinID: spec.twin, licenseeName: spec.licensee, licenseeID: spec.licensee,
-            grantUID: grant.uid, licenceStart: grant.start, licenceEnd: grant.end, region: spec.territory,
+            grantUID: grantUID, licenceStart: terms.validFrom, licenceEnd: terms.validUntil, region: spec.territory,
             mediaConstraint: spec.purpose, modelReleaseStatus: .limited, payload: payload,
             modelPackageHash: context.model.packageHash, software: "twinrender", creationTime: job.arrival)
         return try PNGCodec.encode(image, metadata: metadata, compressionLevel: settings.pngCompression)
