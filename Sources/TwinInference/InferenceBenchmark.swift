@@ -28,6 +28,8 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     public let decoderGFLOPS: Double
     /// Aggregate GFLOP/s of `threads` concurrent single-threaded sgemms (conv-shaped: M 64, N 4096, K 576).
     public let sgemmPeakGFLOPS: Double
+    /// OpenBLAS's kernel set in use ("SkylakeX (OpenBLAS detected Prescott)" when BLASCore fixed it).
+    public let blasCore: String
     /// Process peak resident set size so far (getrusage).
     public let peakRssBytes: Int
 }
@@ -91,7 +93,7 @@ public enum InferenceBenchmark {
             denoiserGFLOPPerStep: stepFlops / 1e9, decoderGFLOP: decFlops / 1e9,
             achievedGFLOPS: (stepFlops * Double(steps) + decFlops) / (perBatch * 1e6),
             decoderGFLOPS: decFlops / (decoderMs * 1e6),
-            sgemmPeakGFLOPS: sgemmPeak(threads: threads), peakRssBytes: peakRSS())
+            sgemmPeakGFLOPS: sgemmPeak(threads: threads), blasCore: blasCoreDescription, peakRssBytes: peakRSS())
         return (report, images)
     }
 
@@ -119,6 +121,12 @@ public enum InferenceBenchmark {
             }
         }
         return best
+    }
+
+    /// OpenBLAS's active core, and what it detected when that differs.
+    public static var blasCoreDescription: String {
+        let s = BLASThreads.configured
+        return s.changed ? "\(s.active) (OpenBLAS detected \(s.detected))" : s.active
     }
 
     /// Median of a non-empty list (mean of the middle two for an even count).

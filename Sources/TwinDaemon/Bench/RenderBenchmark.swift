@@ -144,7 +144,7 @@ public enum RenderBenchmark {
             row("render (sampler+decoder)", f(i.renderMsPerImage) + " ms", "per image, \(f(i.imagesPerMinute)) images/min"),
             row("whole image", f(r.totalMsPerImage) + " ms", "per image, \(f(r.imagesPerMinute)) images/min"),
             "  network: \(f(r.networkGFLOPPerImage, 3)) GFLOP per image, achieved \(f(i.achievedGFLOPS)) GFLOP/s; "
-                + "sgemm peak measured now: \(f(i.sgemmPeakGFLOPS)) GFLOP/s (\(i.threads) threads)",
+                + "sgemm peak measured now: \(f(i.sgemmPeakGFLOPS)) GFLOP/s (\(i.threads) threads, OpenBLAS core \(i.blasCore))",
             "  peak RSS \(f(Double(r.peakRssBytes) / 1_048_576)) MiB",
         ]
         return lines.joined(separator: "\n")

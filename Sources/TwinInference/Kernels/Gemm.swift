@@ -3,10 +3,15 @@
 
 import CBLAS
 
-/// Process-wide BLAS threading: one BLAS thread, so each of our workers runs its own sgemm and
-/// worker count alone decides how many cores are busy (no oversubscription).
+/// Process-wide BLAS setup: the right kernels for the CPU (`BLASCore`), and one BLAS thread, so
+/// each of our workers runs its own sgemm and worker count alone decides how many cores are busy
+/// (no oversubscription).
 enum BLASThreads {
-    static let configured: Void = { openblas_set_num_threads(1) }()
+    static let configured: BLASCore.Selection = {
+        let selection = BLASCore.select()
+        openblas_set_num_threads(1)
+        return selection
+    }()
     static func configure() { _ = configured }
 }
 
