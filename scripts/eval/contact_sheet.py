@@ -8,6 +8,12 @@ Print the job grid (JSON Lines, one job per cell) for rendering with another ren
 Render the grid with the PyTorch reference sampler and assemble it:
     scripts/.venv/bin/python scripts/eval/contact_sheet.py --render-torch scripts/work/sheet \
         --out docs/contact-sheet-pytorch.png
+Render the grid with the Swift daemon (render_swift.py: `twinrender serve --once`, label off) and
+assemble it:
+    scripts/.venv/bin/python scripts/eval/contact_sheet.py --render-swift scripts/work/sheet-swift \
+        --out docs/contact-sheet-twinrender.png
+The daemon's noise stream is the image index within a job, so there each cell is a one-image job
+with noise seed SEED * 1000 + cell (stream 0); the PyTorch sheet uses seed SEED, stream = cell.
 """
 
 import argparse
@@ -68,6 +74,22 @@ def render_torch(work, model):
     return read_manifest(os.path.join(work, "manifest.jsonl"))
 
 
+def render_swift(work, model, binary):
+    import subprocess
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        for j in grid_jobs():
+            f.write(json.dumps({**j, "seed": SEED * 1000 + j["stream"]}) + "\n")
+        jobs = f.name
+    cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "render_swift.py"), "--out", work,
+           "--jobs", jobs, "--prefix", "sheet", "--model", model]
+    if binary:
+        cmd += ["--bin", binary]
+    subprocess.run(cmd, check=True)
+    os.unlink(jobs)
+    return read_manifest(os.path.join(work, "manifest.jsonl"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images")
@@ -75,6 +97,8 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--jobs", action="store_true", help="print the grid's jobs as JSON Lines")
     ap.add_argument("--render-torch", metavar="WORKDIR")
+    ap.add_argument("--render-swift", metavar="WORKDIR", help="render with twinrender (emptied first)")
+    ap.add_argument("--bin", help="twinrender binary for --render-swift (default .build/release/twinrender)")
     ap.add_argument("--model", default=os.path.join(ROOT, "Models", "twin-mini-v1"))
     args = ap.parse_args()
     if args.jobs:
@@ -86,10 +110,12 @@ def main():
     setup(2)
     if args.render_torch:
         assemble(args.render_torch, render_torch(args.render_torch, args.model), args.out)
+    elif args.render_swift:
+        assemble(args.render_swift, render_swift(args.render_swift, args.model, args.bin), args.out)
     elif args.images and args.manifest:
         assemble(args.images, read_manifest(args.manifest), args.out)
     else:
-        ap.error("give --images and --manifest, or --render-torch")
+        ap.error("give --images and --manifest, --render-torch or --render-swift")
 
 
 if __name__ == "__main__":
