@@ -17,6 +17,10 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     public let samplerMs: Double
     /// One decoder pass for the batch.
     public let decoderMs: Double
+    /// Process CPU time (all threads) of the sampling loop and of the decoder pass, medians: what
+    /// the stage costs on a shared host, where wall times also include waiting for a core.
+    public let samplerCpuMs: Double
+    public let decoderCpuMs: Double
     /// (sampler + decoder) / batch.
     public let renderMsPerImage: Double
     public let imagesPerMinute: Double
@@ -65,20 +69,23 @@ public enum InferenceBenchmark {
         let renderer = Renderer(model: model, threads: threads)
         let h = height / 8, w = width / 8
         var samplerTimes: [Double] = [], decoderTimes: [Double] = []
+        var samplerCPU: [Double] = [], decoderCPU: [Double] = []
         var images: [RGBImage] = []
         for rep in 0...repeats {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = cpuNanoseconds()
             var z = try renderer.sample(request, imageIndices: 0..<batch) { _, _ in true }
-            let t1 = DispatchTime.now().uptimeNanoseconds
-            let t2 = z.withUnsafeMutableBufferPointer { zp in
+            let t1 = DispatchTime.now().uptimeNanoseconds, c1 = cpuNanoseconds()
+            let (t2, c2) = z.withUnsafeMutableBufferPointer { zp in
                 let rgb = renderer.decode(Tensor4(zp.baseAddress!, batch, model.latentChannels, h, w))
-                let t2 = DispatchTime.now().uptimeNanoseconds
+                let t2 = DispatchTime.now().uptimeNanoseconds, c2 = cpuNanoseconds()
                 if rep == repeats { images = (0..<batch).map { RGBImage.fromPlanar(rgb, index: $0) } }
-                return t2
+                return (t2, c2)
             }
             if rep > 0 {
                 samplerTimes.append(Double(t1 - t0) / 1e6)
                 decoderTimes.append(Double(t2 - t1) / 1e6)
+                samplerCPU.append(Double(c1 - c0) / 1e6)
+                decoderCPU.append(Double(c2 - c1) / 1e6)
             }
         }
         let samplerMs = median(samplerTimes), decoderMs = median(decoderTimes)
@@ -88,7 +95,8 @@ public enum InferenceBenchmark {
         let report = BenchmarkReport(
             model: model.name, width: width, height: height, batch: batch, steps: steps, threads: threads,
             sampler: sampler.rawValue, denoiserStepMs: samplerMs / Double(steps), samplerMs: samplerMs,
-            decoderMs: decoderMs, renderMsPerImage: perBatch / Double(batch),
+            decoderMs: decoderMs, samplerCpuMs: median(samplerCPU), decoderCpuMs: median(decoderCPU),
+            renderMsPerImage: perBatch / Double(batch),
             imagesPerMinute: 60_000 * Double(batch) / perBatch,
             denoiserGFLOPPerStep: stepFlops / 1e9, decoderGFLOP: decFlops / 1e9,
             achievedGFLOPS: (stepFlops * Double(steps) + decFlops) / (perBatch * 1e6),
@@ -133,6 +141,13 @@ public enum InferenceBenchmark {
     public static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// CPU time of the whole process (every thread) in nanoseconds.
+    static func cpuNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     /// Process peak resident set size in bytes (getrusage ru_maxrss).

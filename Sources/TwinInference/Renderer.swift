@@ -8,7 +8,10 @@ public final class Renderer {
     public let model: TwinModel
     /// Worker threads this renderer uses (its share of the cores; BLAS runs single-threaded).
     public let threads: Int
+    /// The decoder's workspace (tiles spread over all `threads`).
     let ws: Workspace
+    /// The denoiser's workspaces, one per concurrent latent (see `denoise`).
+    private var latentWorkspaces: [Workspace] = []
 
     /// `threads` >= 1: the total CPU budget of this renderer.
     public init(model: TwinModel, threads: Int) {
@@ -16,6 +19,32 @@ public final class Renderer {
         self.model = model
         self.threads = threads
         ws = Workspace(threads: threads)
+    }
+
+    /// Bytes held by all of this renderer's workspaces.
+    var reservedBytes: Int { latentWorkspaces.reduce(ws.reservedBytes) { $0 + $1.reservedBytes } }
+
+    /// eps (2b latents) = denoiser(x, t, context), one forward per latent. The 2b latents of a
+    /// guided step (b conditional, b null) are spread over the thread budget, each worker
+    /// running whole single-latent forwards with its own workspace: at this model's sizes
+    /// (24-48 channels, 16x16 latents) per-op work is a few microseconds, so one dispatch per
+    /// step instead of one per op, and every op (norms, attention, small GEMMs) running on all
+    /// cores, is what scales. A latent's result never depends on the batch or the thread count:
+    /// it always goes through the same single-latent forward (ops inside use fixed tiles).
+    private func denoise(_ eps: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, latents: Int,
+                         h: Int, w: Int, timestep: Int, context: UnsafePointer<Float>) {
+        let den = model.denoiser, cfg = den.config
+        let per = cfg.latentChannels * h * w, ctxSize = cfg.tokens * cfg.ctxDim
+        let workers = min(threads, latents)
+        let inner = max(1, threads / workers)
+        if latentWorkspaces.count != workers || latentWorkspaces.first?.threads != inner {
+            latentWorkspaces = (0..<workers).map { _ in Workspace(threads: inner) }
+        }
+        let spaces = latentWorkspaces
+        parallelFor(latents, threads: workers) { worker, j in
+            den.forward(Tensor4(eps + j * per, 1, cfg.latentChannels, h, w), Tensor4(x + j * per, 1, cfg.latentChannels, h, w),
+                        timestep: timestep, context: context + j * ctxSize, ws: spaces[worker])
+        }
     }
 
     /// Renders image `imageIndex` of a job (the index selects the noise stream). `progress`
@@ -76,9 +105,8 @@ public final class Renderer {
                         context.withUnsafeBufferPointer { cp in
                             xxp.baseAddress!.update(from: xp.baseAddress!, count: count)
                             (xxp.baseAddress! + count).update(from: xp.baseAddress!, count: count)
-                            let input = Tensor4(xxp.baseAddress!, 2 * b, cfg.latentChannels, h, w)
-                            let out = Tensor4(ep.baseAddress!, 2 * b, cfg.latentChannels, h, w)
-                            den.forward(out, input, timestep: t, context: cp.baseAddress!, ws: ws)
+                            denoise(ep.baseAddress!, xxp.baseAddress!, latents: 2 * b, h: h, w: w, timestep: t,
+                                    context: cp.baseAddress!)
                             // Guided eps = eps_u + g (eps_c - eps_u), written over the conditional half.
                             let e = ep.baseAddress!
                             for j in 0..<count { e[j] = e[count + j] + g * (e[j] - e[count + j]) }

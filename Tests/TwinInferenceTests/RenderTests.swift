@@ -104,10 +104,10 @@ import Testing
         let renderer = Renderer(model: model, threads: 2)
         _ = try renderer.render(request, imageIndex: 0)
         _ = try renderer.render(request, imageIndex: 0)
-        let reserved = renderer.ws.reservedBytes
+        let reserved = renderer.reservedBytes
         var perStep: [Int] = []
-        _ = try renderer.render(request, imageIndex: 1) { _, _ in perStep.append(renderer.ws.reservedBytes); return true }
-        #expect(renderer.ws.reservedBytes == reserved)
+        _ = try renderer.render(request, imageIndex: 1) { _, _ in perStep.append(renderer.reservedBytes); return true }
+        #expect(renderer.reservedBytes == reserved)
         #expect(perStep.allSatisfy { $0 == reserved })
     }
 

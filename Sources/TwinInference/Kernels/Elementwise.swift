@@ -13,8 +13,16 @@ func groupNorm(_ y: Tensor4, _ x: Tensor4, groups: Int, gamma: Param, beta: Para
         let img = item / groups, g = item % groups
         let src = x.image(img) + g * size
         let dst = y.image(img) + g * size
-        var sum = 0.0, sq = 0.0
-        for i in 0..<size { let v = Double(src[i]); sum += v; sq += v * v }
+        // Sum and sum of squares in Double, 8 lanes then a fixed lane order (thread-independent).
+        var sum8 = SIMD8<Double>(), sq8 = SIMD8<Double>()
+        var i = 0
+        while i + 8 <= size {
+            let v = SIMD8<Double>(loadSIMD8(src + i))
+            sum8 += v; sq8 += v * v
+            i += 8
+        }
+        var sum = sum8.sum(), sq = sq8.sum()
+        while i < size { let v = Double(src[i]); sum += v; sq += v * v; i += 1 }
         let mean = sum / Double(size)
         let variance = max(0, sq / Double(size) - mean * mean)
         let rstd = Float(1 / (variance + Double(eps)).squareRoot())
@@ -23,28 +31,45 @@ func groupNorm(_ y: Tensor4, _ x: Tensor4, groups: Int, gamma: Param, beta: Para
             let c = g * cpg + ci
             let scale = rstd * gamma.data[c], shift = beta.data[c] - m * rstd * gamma.data[c]
             let s = src + ci * plane, d = dst + ci * plane
+            var i = 0
             if silu {
-                var i = 0
                 while i + 8 <= plane {
-                    let v = SIMD8<Float>(UnsafeBufferPointer(start: s + i, count: 8)) * scale + shift
-                    let y = v / (1 + expSIMD(-v))
-                    for j in 0..<8 { d[i + j] = y[j] }
+                    let v = loadSIMD8(s + i) * scale + shift
+                    storeSIMD8(d + i, v / (1 + expSIMD(-v)))
                     i += 8
                 }
                 while i < plane { let v = s[i] * scale + shift; d[i] = v / (1 + expf(-v)); i += 1 }
             } else {
-                for i in 0..<plane { d[i] = s[i] * scale + shift }
+                while i + 8 <= plane { storeSIMD8(d + i, loadSIMD8(s + i) * scale + shift); i += 8 }
+                while i < plane { d[i] = s[i] * scale + shift; i += 1 }
             }
         }
     }
 }
 
+/// 8 floats from `p` (any alignment).
+@inline(__always)
+func loadSIMD8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Stores 8 floats at `p` (any alignment).
+@inline(__always)
+func storeSIMD8(_ p: UnsafeMutablePointer<Float>, _ v: SIMD8<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
 /// e^x lane-wise (Cephes expf: x = n ln2 + r, degree-6 polynomial; relative error ~2e-7,
-/// inputs clamped to [-87.3, 88.3]).
+/// inputs clamped to [-87.3, 88.3]). Branch-free and call-free: the clamp is a masked select
+/// and n = round(x / ln2) comes from adding and subtracting 1.5 * 2^23 (round to nearest even;
+/// Cephes uses floor(x / ln2 + 0.5), which differs only at exact ties), so it compiles to
+/// plain vector instructions (the generic clamp and `rounded(.down)` called libm per lane).
 @inline(__always)
 func expSIMD(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let xc = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
-    let n = (xc * 1.442_695_04 + 0.5).rounded(.down)
+    let lo = SIMD8<Float>(repeating: -87.3), hi = SIMD8<Float>(repeating: 88.3)
+    let xc = x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
+    let big = xc * 1.442_695_04 + 12_582_912
+    let n = big - 12_582_912
     let r = xc - n * 0.693_359_375 + n * 2.121_944_4e-4
     var p = SIMD8<Float>(repeating: 1.987_569_1e-4)
     p = p * r + 1.398_199_9e-3
@@ -53,8 +78,8 @@ func expSIMD(_ x: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 0.166_666_66
     p = p * r + 0.5
     p = p * r * r + r + 1
-    // 2^n without a float->int conversion: n + 1.5 * 2^23 holds n in its low mantissa bits.
-    let shifted = unsafeBitCast(n + 12_582_912, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    // 2^n: `big` holds n in its low mantissa bits.
+    let shifted = unsafeBitCast(big, to: SIMD8<Int32>.self) &- 0x4B40_0000
     return p * unsafeBitCast((shifted &+ 127) &<< 23, to: SIMD8<Float>.self)
 }
 
