@@ -34,8 +34,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Sampler: ddim or dpmpp-2m (default: the model's).")
     var sampler: String?
 
-    @Flag(help: "Run eligible 3x3 convolutions through Winograd F(2x2,3x3).")
-    var winograd = false
+    @Flag(inversion: .prefixedNo, help: "Run eligible 3x3 convolutions through Winograd F(2x2,3x3) (as the daemon does); --no-winograd: tiled im2col only.")
+    var winograd = true
 
     @Option(name: .customLong("save-rgb"), help: "Write the decoder's 8-bit images (before label and watermark) as raw interleaved RGB.")
     var saveRGB: String?

@@ -127,7 +127,8 @@ import Testing
     /// stride 2, 1-pixel-wide inputs), with every epilogue, bit-identical across thread counts;
     /// 3x3 stride-1 convs with >= 16 input channels also through Winograd F(2x2, 3x3).
     @Test(arguments: [(2, 3, 5, 37, 600, 3, 1, 1), (1, 4, 6, 9, 1, 3, 2, 1), (2, 8, 3, 20, 64, 1, 1, 0), (1, 2, 2, 1, 1, 3, 1, 1),
-                      (2, 16, 5, 9, 13, 3, 1, 1), (1, 16, 8, 37, 300, 3, 1, 1), (1, 32, 4, 1, 3, 3, 1, 1)])
+                      (2, 16, 5, 9, 13, 3, 1, 1), (1, 16, 8, 37, 300, 3, 1, 1), (1, 32, 4, 1, 3, 3, 1, 1),
+                      (2, 24, 16, 32, 48, 3, 1, 1), (1, 16, 8, 18, 34, 3, 1, 1), (1, 16, 8, 64, 64, 3, 1, 1)])
     func convMatchesNaive(_ n: Int, _ cin: Int, _ cout: Int, _ h: Int, _ w: Int, _ k: Int, _ stride: Int, _ pad: Int) {
         var rng = SplitMix(seed: UInt64(n * 1000 + cin * 100 + h + w))
         var x = (0..<(n * cin * h * w)).map { _ in rng.nextFloat() }
