@@ -13,8 +13,8 @@
 // at a time, 16 scattered floats each, and was slower than im2col: 21-25 against 19.7 ms for
 // a 64->64 conv at 128x128.) On by default (`TwinModel.load(directory:winograd:)`): process CPU
 // time per pass, one thread, medians of 3 runs side by side on the loaded 2-core host, against
-// tiled im2col: twin-mini-v1 decoder 13.7 -> 8.1 ms, denoiser step 3.7 -> 3.0 ms; width-64
-// (TAESD) decoder at 256x256 418 -> 266 ms, 64-channel denoiser step at 32x32 53 -> 42 ms.
+// tiled im2col: twin-mini-v1 decoder 14.0 -> 8.1 ms, denoiser step 3.7 -> 3.0 ms; width-64
+// (TAESD) decoder at 256x256 418 -> 272 ms, 64-channel denoiser step at 32x32 53 -> 42 ms.
 // Results are within 1e-5 (relative to the largest value) of the direct convolution.
 
 /// Whether `conv` runs through Winograd: 3x3, stride 1, padding 1, enough input channels for
