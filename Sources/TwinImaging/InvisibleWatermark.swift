@@ -25,13 +25,17 @@ public struct WatermarkDetection: Sendable, Equatable {
 /// Embedding adds a 64x64-pixel tile, repeated over the image, to R, G and B alike (a luma
 /// change). The tile carries a synchronisation pattern plus the payload with a 24-bit CRC under a
 /// rate-1/3 convolutional code (`PayloadCode`, `WatermarkLayout`); its energy sits between
-/// periods of 4 and 16 pixels, low enough to survive JPEG and resizing, spread evenly so flat
-/// studio backgrounds carry it as well as the figure. Strength is set to reach `targetPSNR`.
+/// periods of 4 and 16 pixels, low enough to survive JPEG and resizing. Strength is set to reach
+/// `targetPSNR`. The plain tile is then refined in a closed loop against the detector on this
+/// very image (`WatermarkEmbedder`): a few gradient steps at constant PSNR cancel the picture's
+/// interference with the mark, and the result must decode, untouched and after a simulated
+/// JPEG 50, before it is returned (else more steps, and at last a stronger mark, down to
+/// `minimumPSNR`). Deterministic: same image and payload, same bytes.
 ///
-/// Detection is blind: it high-passes the luma, finds the tile lattice in the residual's
-/// autocorrelation (which gives scale and rotation), folds the residual onto one tile for each
-/// candidate geometry, finds the translation by correlating with the sync pattern, and
-/// Viterbi-decodes the code bits. A payload is reported only if its CRC checks; at most eight
+/// Detection is blind: it high-passes and whitens the luma (`WatermarkResidual`), finds the tile
+/// lattice in the residual's autocorrelation (which gives scale and rotation), folds the
+/// residual onto one tile for each candidate geometry, finds the translation by correlating
+/// with the sync pattern, and Viterbi-decodes the code bits. A payload is reported only if its CRC checks; at most eight
 /// candidates (4 geometries x 2 translations) are tried, so the chance of a false detection on
 /// an unmarked image is about 8 / 2^24 < 1e-6.
 public struct InvisibleWatermark: Sendable {
@@ -39,6 +43,9 @@ public struct InvisibleWatermark: Sendable {
     public struct Configuration: Sendable, Equatable {
         /// PSNR of the marked image against the original, in dB (default 41, above the 40 target).
         public var targetPSNR: Double = 41
+        /// Lowest PSNR the closed loop may go down to when a mark does not read back with margin
+        /// at `targetPSNR` (default 40.2; never above `targetPSNR`).
+        public var minimumPSNR: Double = 40.2
         /// Largest rotation searched at detection, in degrees (default 5).
         public var maximumRotationDegrees: Double = 5
         /// Scales searched at detection (default 0.8...1.25).
@@ -62,35 +69,22 @@ public struct InvisibleWatermark: Sendable {
 
     /// Embeds `payload` into `image` in place and returns the PSNR (dB) of the result against the
     /// original. Throws `ImagingError.invalidArgument` for images smaller than 64x64.
+    /// Deterministic: the same image and payload always give the same bytes.
     @discardableResult
     public func embed(into image: inout RGBImage, payload: UInt64) throws -> Double {
+        try embedReportingOutcome(into: &image, payload: payload).psnr
+    }
+
+    /// `embed` with what the closed loop did (steps, whether the final check passed).
+    func embedReportingOutcome(into image: inout RGBImage, payload: UInt64) throws -> WatermarkEmbedder.Outcome {
         guard image.width >= Self.minimumSide, image.height >= Self.minimumSide else {
             throw ImagingError.invalidArgument(
                 "watermark needs at least \(Self.minimumSide)x\(Self.minimumSide) pixels, got \(image.width)x\(image.height)")
         }
-        let tile = layout.tile(for: payload)
-        let size = WatermarkLayout.tile
-        let targetMSE = 255.0 * 255.0 / pow(10, configuration.targetPSNR / 10)
-        let strength = targetMSE.squareRoot()
-        var squaredError = 0.0
-        let width = image.width, height = image.height
-        image.pixels.withUnsafeMutableBufferPointer { pixels in
-            for y in 0..<height {
-                let tileRow = (y % size) * size
-                for x in 0..<width {
-                    let delta = strength * tile[tileRow + x % size]
-                    let base = (y * width + x) * 3
-                    for channel in 0..<3 {
-                        let old = Double(pixels[base + channel])
-                        let new = min(255, max(0, (old + delta).rounded()))
-                        pixels[base + channel] = UInt8(new)
-                        squaredError += (new - old) * (new - old)
-                    }
-                }
-            }
-        }
-        let mse = squaredError / Double(width * height * 3)
-        return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
+        let embedder = WatermarkEmbedder(
+            layout: layout, targetPSNR: configuration.targetPSNR,
+            minimumPSNR: min(configuration.targetPSNR, configuration.minimumPSNR))
+        return embedder.embed(into: &image, payload: payload)
     }
 
     /// Looks for a watermark; returns nil when none is found (or the image is under 64x64).

@@ -25,26 +25,33 @@ struct WatermarkAligner {
     /// Maps every residual pixel back through the inverse scale and rotation and accumulates it,
     /// bilinearly, into a 64x64 tile (modulo 64); returns the zero-mean average per tile pixel.
     func fold(_ residual: WatermarkResidual, scale: Double, rotation: Double) -> [Double] {
-        let tile = WatermarkLayout.tile
+        let tile = WatermarkLayout.tile, mask = tile - 1  // tile is a power of two
         var sums = [Double](repeating: 0, count: tile * tile)
         var weights = [Double](repeating: 0, count: tile * tile)
         let c = cos(rotation) / scale, s = sin(rotation) / scale
         // Offset keeps coordinates positive so truncation equals floor.
         let bias = Double(tile * (1 + Int((Double(residual.width + residual.height) / scale) / Double(tile))))
-        for y in 0..<residual.height {
-            for x in 0..<residual.width {
-                let value = residual.values[y * residual.width + x]
-                let u = c * Double(x) + s * Double(y) + bias
-                let v = -s * Double(x) + c * Double(y) + bias
-                let u0 = Int(u), v0 = Int(v)
-                let fu = u - Double(u0), fv = v - Double(v0)
-                let x0 = u0 % tile, y0 = v0 % tile
-                let x1 = (x0 + 1) % tile, y1 = (y0 + 1) % tile
-                let w00 = (1 - fu) * (1 - fv), w10 = fu * (1 - fv), w01 = (1 - fu) * fv, w11 = fu * fv
-                sums[y0 * tile + x0] += w00 * value; weights[y0 * tile + x0] += w00
-                sums[y0 * tile + x1] += w10 * value; weights[y0 * tile + x1] += w10
-                sums[y1 * tile + x0] += w01 * value; weights[y1 * tile + x0] += w01
-                sums[y1 * tile + x1] += w11 * value; weights[y1 * tile + x1] += w11
+        residual.values.withUnsafeBufferPointer { values in
+            sums.withUnsafeMutableBufferPointer { sums in
+                weights.withUnsafeMutableBufferPointer { weights in
+                    for y in 0..<residual.height {
+                        let row = y * residual.width
+                        for x in 0..<residual.width {
+                            let value = values[row + x]
+                            let u = c * Double(x) + s * Double(y) + bias
+                            let v = -s * Double(x) + c * Double(y) + bias
+                            let u0 = Int(u), v0 = Int(v)
+                            let fu = u - Double(u0), fv = v - Double(v0)
+                            let x0 = u0 & mask, y0 = v0 & mask
+                            let x1 = (x0 + 1) & mask, y1 = (y0 + 1) & mask
+                            let w00 = (1 - fu) * (1 - fv), w10 = fu * (1 - fv), w01 = (1 - fu) * fv, w11 = fu * fv
+                            sums[y0 * tile + x0] += w00 * value; weights[y0 * tile + x0] += w00
+                            sums[y0 * tile + x1] += w10 * value; weights[y0 * tile + x1] += w10
+                            sums[y1 * tile + x0] += w01 * value; weights[y1 * tile + x0] += w01
+                            sums[y1 * tile + x1] += w11 * value; weights[y1 * tile + x1] += w11
+                        }
+                    }
+                }
             }
         }
         var folded = zip(sums, weights).map { $1 > 0 ? $0 / $1 : 0 }
