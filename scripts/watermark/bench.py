@@ -236,7 +236,7 @@ def main():
     parser.add_argument("--unmarked", type=int, default=0,
                         help="extra unmarked images for the false-positive check (default 0; the "
                              "originals of the marked set are always checked too)")
-    parser.add_argument("--twinrender", default=str(ROOT / ".build-imaging/release/twinrender"))
+    parser.add_argument("--twinrender", default=str(ROOT / ".build/release/twinrender"))
     parser.add_argument("--baseline-count", type=int, default=100, help="images for dwtDctSvd (default 100)")
     parser.add_argument("--riva-count", type=int, default=20, help="images for rivaGan (slow; default 20)")
     parser.add_argument("--no-baselines", action="store_true")
