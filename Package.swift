@@ -26,7 +26,7 @@ let package = Package(
         .target(
             name: "TwinInference",
             dependencies: ["CBLAS", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"])]
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]
         ),
         .target(name: "TwinConsent", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "TwinImaging", dependencies: ["CPNG", "CJPEG"]),
