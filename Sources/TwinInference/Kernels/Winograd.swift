@@ -97,8 +97,6 @@ private func inputTransform(_ v: UnsafeMutablePointer<Float>, _ src: UnsafeMutab
                             ty0: Int, rows: Int, tw: Int, twPad: Int, scratch: UnsafeMutablePointer<Float>) {
     let p = rows * tw, stride = cin * p
     let inRows = 2 * rows + 2, firstRow = 2 * ty0 - 1
-    // od with a zero before it, ev with a zero after it.
-    let odPad = scratch, ev = scratch + twPad
     let c = scratch + 2 * twPad + 16    // (inRows, 4, twPad): the four d B rows of each input row
     let evenW = w / 2                   // columns with both ev and od inside the image
     for ci in 0..<cin {
@@ -111,35 +109,43 @@ private func inputTransform(_ v: UnsafeMutablePointer<Float>, _ src: UnsafeMutab
                 continue
             }
             let row = plane + iy * w
-            // Split into even and odd columns.
-            let od = odPad + 1
-            odPad[0] = 0
+            let c0 = ck, c1 = ck + twPad, c2 = ck + 2 * twPad, c3 = ck + 3 * twPad
+            // Even/odd columns straight from the row, in registers: the neighbours od[t-1] and
+            // ev[t+8] are scalar loads, so nothing is re-read from a just-written scratch row
+            // (the old split into ev/od rows and unaligned re-loads of them stalled on
+            // store-to-load forwarding: a third of the transform's time at 16x16).
             var t = 0
             while t + 8 <= evenW {
                 let pair = UnsafeRawPointer(row + 2 * t).loadUnaligned(as: SIMD16<Float>.self)
-                storeSIMD8(ev + t, pair.evenHalf)
-                storeSIMD8(od + t, pair.oddHalf)
-                t += 8
-            }
-            while t < tw {
-                ev[t] = 2 * t < w ? row[2 * t] : 0
-                od[t] = 2 * t + 1 < w ? row[2 * t + 1] : 0
-                t += 1
-            }
-            ev[tw] = 0
-            let c0 = ck, c1 = ck + twPad, c2 = ck + 2 * twPad, c3 = ck + 3 * twPad
-            t = 0
-            while t + 8 <= tw {
-                let e0 = loadSIMD8(ev + t), e1 = loadSIMD8(ev + t + 1)
-                let o0 = loadSIMD8(od + t), om = loadSIMD8(odPad + t)
+                let e0 = pair.evenHalf, o0 = pair.oddHalf
+                let prev: Float = t > 0 ? row[2 * t - 1] : 0
+                let next: Float = 2 * t + 16 < w ? row[2 * t + 16] : 0
+                let om = SIMD8(prev, o0[0], o0[1], o0[2], o0[3], o0[4], o0[5], o0[6])
+                let e1 = SIMD8(e0[1], e0[2], e0[3], e0[4], e0[5], e0[6], e0[7], next)
                 storeSIMD8(c0 + t, om - o0)
                 storeSIMD8(c1 + t, e0 + o0)
                 storeSIMD8(c2 + t, o0 - e0)
                 storeSIMD8(c3 + t, e0 - e1)
                 t += 8
             }
+            while t + 4 <= evenW {
+                let pair = UnsafeRawPointer(row + 2 * t).loadUnaligned(as: SIMD8<Float>.self)
+                let e0 = pair.evenHalf, o0 = pair.oddHalf
+                let prev: Float = t > 0 ? row[2 * t - 1] : 0
+                let next: Float = 2 * t + 8 < w ? row[2 * t + 8] : 0
+                let om = SIMD4(prev, o0[0], o0[1], o0[2])
+                let e1 = SIMD4(e0[1], e0[2], e0[3], next)
+                store4(c0 + t, om - o0)
+                store4(c1 + t, e0 + o0)
+                store4(c2 + t, o0 - e0)
+                store4(c3 + t, e0 - e1)
+                t += 4
+            }
+            @inline(__always) func ev(_ j: Int) -> Float { 2 * j < w ? row[2 * j] : 0 }
+            @inline(__always) func od(_ j: Int) -> Float { j >= 0 && 2 * j + 1 < w ? row[2 * j + 1] : 0 }
             while t < tw {
-                c0[t] = odPad[t] - od[t]; c1[t] = ev[t] + od[t]; c2[t] = od[t] - ev[t]; c3[t] = ev[t] - ev[t + 1]
+                let e0 = ev(t), o0 = od(t)
+                c0[t] = od(t - 1) - o0; c1[t] = e0 + o0; c2[t] = o0 - e0; c3[t] = e0 - ev(t + 1)
                 t += 1
             }
         }
@@ -159,6 +165,14 @@ private func inputTransform(_ v: UnsafeMutablePointer<Float>, _ src: UnsafeMutab
                     storeSIMD8(v3 + t, d1 - d3)
                     t += 8
                 }
+                while t + 4 <= tw {
+                    let d0 = load4(a0 + t), d1 = load4(a1 + t), d2 = load4(a2 + t), d3 = load4(a3 + t)
+                    store4(v0 + t, d0 - d2)
+                    store4(v1 + t, d1 + d2)
+                    store4(v2 + t, d2 - d1)
+                    store4(v3 + t, d1 - d3)
+                    t += 4
+                }
                 while t < tw {
                     let d0 = a0[t], d1 = a1[t], d2 = a2[t], d3 = a3[t]
                     v0[t] = d0 - d2; v1[t] = d1 + d2; v2[t] = d2 - d1; v3[t] = d1 - d3
@@ -167,6 +181,14 @@ private func inputTransform(_ v: UnsafeMutablePointer<Float>, _ src: UnsafeMutab
             }
         }
     }
+}
+
+@inline(__always)
+private func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
+
+@inline(__always)
+private func store4(_ p: UnsafeMutablePointer<Float>, _ v: SIMD4<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }
 
 /// [a0, b0, a1, b1, ...]
