@@ -191,6 +191,12 @@ private func store4(_ p: UnsafeMutablePointer<Float>, _ v: SIMD4<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }
 
+/// [a0, b0, a1, b1, a2, b2, a3, b3]
+@inline(__always)
+private func interleave4(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD8<Float> {
+    SIMD8(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3])
+}
+
 /// [a0, b0, a1, b1, ...]
 @inline(__always)
 private func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
@@ -236,6 +242,29 @@ private func outputTransform(_ out: Tensor4, _ m: UnsafeMutablePointer<Float>, c
                     UnsafeMutableRawPointer(plane + o0 + w).storeBytes(of: bottom, as: SIMD16<Float>.self)
                 }
                 t += 8
+            }
+            // 4 tiles = 8 output columns (8-wide images), same operation order.
+            while t + 4 <= tw && 2 * t + 8 <= w {
+                @inline(__always) func ld(_ xi: Int) -> SIMD4<Float> { load4(q + xi * stride + t) }
+                let a00 = ld(0) + ld(4) + ld(8), a01 = ld(1) + ld(5) + ld(9)
+                let a02 = ld(2) + ld(6) + ld(10), a03 = ld(3) + ld(7) + ld(11)
+                let a10 = ld(4) - ld(8) - ld(12), a11 = ld(5) - ld(9) - ld(13)
+                let a12 = ld(6) - ld(10) - ld(14), a13 = ld(7) - ld(11) - ld(15)
+                let y00 = a00 + a01 + a02 + add, y01 = a01 - a02 - a03 + add
+                let y10 = a10 + a11 + a12 + add, y11 = a11 - a12 - a13 + add
+                let o0 = oy * w + 2 * t
+                let zero8 = SIMD8<Float>()
+                var top = interleave4(y00, y01)
+                if let resPlane { top += loadSIMD8(resPlane + o0) }
+                if e.relu { top = top.replacing(with: zero8, where: top .< zero8) }
+                storeSIMD8(plane + o0, top)
+                if lower {
+                    var bottom = interleave4(y10, y11)
+                    if let resPlane { bottom += loadSIMD8(resPlane + o0 + w) }
+                    if e.relu { bottom = bottom.replacing(with: zero8, where: bottom .< zero8) }
+                    storeSIMD8(plane + o0 + w, bottom)
+                }
+                t += 4
             }
             while t < tw {
                 let s = q + t
