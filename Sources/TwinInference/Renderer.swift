@@ -18,7 +18,7 @@ public final class Renderer {
         precondition(threads >= 1, "Renderer needs at least one thread")
         self.model = model
         self.threads = threads
-        ws = Workspace(threads: threads)
+        ws = Workspace(threads: threads, splitsSmallImages: true)
     }
 
     /// Bytes held by all of this renderer's workspaces.

@@ -55,21 +55,22 @@ let winogradGroupTiles = 256
 
 /// Rows of tiles per group for an image of `th` x `tw` tiles.
 @inline(__always)
-func winogradRowsPerGroup(th: Int, tw: Int) -> Int {
-    if th * tw <= winogradWholeImageTiles { return th }
+func winogradRowsPerGroup(th: Int, tw: Int, splitSmall: Bool = false) -> Int {
+    if !splitSmall && th * tw <= winogradWholeImageTiles { return th }
     return max(1, min(winogradGroupTiles / tw, (th + 3) / 4))
 }
 
 /// Images with at most this many tiles (16x16 and smaller) are one group: the denoiser's
 /// latents, where 4 groups of 16 tiles meant 64 sgemms with N = 16 per conv and per-call
-/// overhead dominated (CPU per denoiser step, 1 thread: 3.9 -> 2.2 ms).
+/// overhead dominated (CPU per denoiser step, 1 thread: 3.9 -> 2.2 ms). Not for workspaces
+/// with `splitsSmallImages` (the decoder's, whose batch-1 16x16 stage would run on one worker).
 let winogradWholeImageTiles = 64
 
 /// out (n, cout, h, w) = conv3x3(x) via Winograd, epilogue as in `conv2d`.
 func winogradConv(_ out: Tensor4, _ x: Tensor4, _ conv: Conv2d, u: UnsafePointer<Float>, _ e: ConvEpilogue, ws: Workspace) {
     let cin = x.c, cout = conv.cout, h = x.h, w = x.w
     let th = (h + 1) / 2, tw = (w + 1) / 2
-    let rowsPerGroup = winogradRowsPerGroup(th: th, tw: tw)
+    let rowsPerGroup = winogradRowsPerGroup(th: th, tw: tw, splitSmall: ws.splitsSmallImages)
     let groupsPerImage = (th + rowsPerGroup - 1) / rowsPerGroup
     let maxP = rowsPerGroup * tw
     let twPad = (tw + 8) & ~7           // row scratch stride (>= tw + 1, multiple of 8)

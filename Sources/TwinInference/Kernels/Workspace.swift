@@ -5,14 +5,19 @@
 final class Workspace {
     /// Workers used by `parallelFor` (the renderer's thread budget).
     let threads: Int
+    /// Whether Winograd splits even small images into several groups (fixed per workspace, so
+    /// results stay thread-independent): on for the decoder's workspace, whose batch-1 16x16
+    /// stage would otherwise run on one worker; off for the denoiser's single-latent ones.
+    let splitsSmallImages: Bool
     /// Activations of the current pass.
     let arena: Arena
     private var columns: [UnsafeMutableBufferPointer<Float>]
     private var output: UnsafeMutableBufferPointer<Float> = .allocate(capacity: 0)
 
-    init(threads: Int) {
+    init(threads: Int, splitsSmallImages: Bool = false) {
         precondition(threads >= 1, "threads must be >= 1")
         self.threads = threads
+        self.splitsSmallImages = splitsSmallImages
         arena = Arena()
         columns = []
         BLASThreads.configure()
