@@ -66,6 +66,9 @@ func winogradRowsPerGroup(th: Int, tw: Int, splitSmall: Bool = false) -> Int {
 /// with `splitsSmallImages` (the decoder's, whose batch-1 16x16 stage would run on one worker).
 let winogradWholeImageTiles = 64
 
+/// Floats added between consecutive transformed matrices (V, M) of a group.
+let winogradSkew = 16
+
 /// out (n, cout, h, w) = conv3x3(x) via Winograd, epilogue as in `conv2d`.
 func winogradConv(_ out: Tensor4, _ x: Tensor4, _ conv: Conv2d, u: UnsafePointer<Float>, _ e: ConvEpilogue, ws: Workspace) {
     let cin = x.c, cout = conv.cout, h = x.h, w = x.w
@@ -75,17 +78,20 @@ func winogradConv(_ out: Tensor4, _ x: Tensor4, _ conv: Conv2d, u: UnsafePointer
     let maxP = rowsPerGroup * tw
     let twPad = (tw + 8) & ~7           // row scratch stride (>= tw + 1, multiple of 8)
     let scratch = (2 * rowsPerGroup + 2) * 4 * twPad + 2 * twPad + 16
-    ws.reserveColumns(16 * (cin + cout) * maxP + scratch)
+    ws.reserveColumns(16 * (cin * maxP + cout * maxP + 2 * winogradSkew) + scratch)
     parallelFor(x.n * groupsPerImage, threads: ws.threads) { worker, item in
         let img = item / groupsPerImage, ty0 = (item % groupsPerImage) * rowsPerGroup
         let rows = min(rowsPerGroup, th - ty0), p = rows * tw
-        let v = ws.columnBuffer(worker), m = v + 16 * cin * p, rowScratch = m + 16 * cout * p
+        // The 16 V and M matrices are `vs` and `ms` floats apart: skewed by 16 floats so that
+        // they do not all map to the same L1 sets (cin * p is often a multiple of 1024).
+        let vs = cin * p + winogradSkew, ms = cout * p + winogradSkew
+        let v = ws.columnBuffer(worker), m = v + 16 * vs, rowScratch = m + 16 * ms
         inputTransform(v, x.image(img), cin: cin, h: h, w: w, ty0: ty0, rows: rows, tw: tw, twPad: twPad,
-                       scratch: rowScratch)
+                       stride: vs, scratch: rowScratch)
         for xi in 0..<16 {
-            sgemm(m + xi * cout * p, ldc: p, u + xi * cout * cin, lda: cin, v + xi * cin * p, ldb: p, m: cout, n: p, k: cin)
+            sgemm(m + xi * ms, ldc: p, u + xi * cout * cin, lda: cin, v + xi * vs, ldb: p, m: cout, n: p, k: cin)
         }
-        outputTransform(out, m, conv: conv, e, image: img, ty0: ty0, rows: rows, tw: tw, p: p)
+        outputTransform(out, m, conv: conv, e, image: img, ty0: ty0, rows: rows, tw: tw, p: p, stride: ms)
     }
 }
 
@@ -95,8 +101,8 @@ func winogradConv(_ out: Tensor4, _ x: Tensor4, _ conv: Conv2d, u: UnsafePointer
 ///   c0 = od[t-1] - od[t],  c1 = ev[t] + od[t],  c2 = od[t] - ev[t],  c3 = ev[t] - ev[t+1].
 @inline(__always)
 private func inputTransform(_ v: UnsafeMutablePointer<Float>, _ src: UnsafeMutablePointer<Float>, cin: Int, h: Int, w: Int,
-                            ty0: Int, rows: Int, tw: Int, twPad: Int, scratch: UnsafeMutablePointer<Float>) {
-    let p = rows * tw, stride = cin * p
+                            ty0: Int, rows: Int, tw: Int, twPad: Int, stride: Int, scratch: UnsafeMutablePointer<Float>) {
+    let p = rows * tw
     let inRows = 2 * rows + 2, firstRow = 2 * ty0 - 1
     let c = scratch + 2 * twPad + 16    // (inRows, 4, twPad): the four d B rows of each input row
     let evenW = w / 2                   // columns with both ev and od inside the image
@@ -207,8 +213,8 @@ private func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
 /// A^T M A for every tile and output channel, then the epilogue, written into `out`.
 @inline(__always)
 private func outputTransform(_ out: Tensor4, _ m: UnsafeMutablePointer<Float>, conv: Conv2d, _ e: ConvEpilogue,
-                             image: Int, ty0: Int, rows: Int, tw: Int, p: Int) {
-    let cout = out.c, h = out.h, w = out.w, stride = cout * p
+                             image: Int, ty0: Int, rows: Int, tw: Int, p: Int, stride: Int) {
+    let cout = out.c, h = out.h, w = out.w
     let base = out.image(image)
     let resBase = e.residual.map { $0 + image * cout * h * w }
     let zero = SIMD16<Float>()
