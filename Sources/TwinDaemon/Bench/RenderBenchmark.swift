@@ -87,11 +87,7 @@ public enum RenderBenchmark {
             sampler: sampler, repeats: o.repeats)
         try onImages?(images)
 
-        var labelConfig = AILabel.Configuration()
-        labelConfig.corner = corners[o.labelCorner] ?? .bottomRight
-        labelConfig.opacity = o.labelOpacity
-        labelConfig.scale = o.labelScale
-        let label = AILabel(configuration: labelConfig)
+        let label = AILabel(configuration: .init(corner: o.labelCorner, opacity: o.labelOpacity, scale: o.labelScale))
         let watermark = InvisibleWatermark()
         let sources = try images.map { try TwinImaging.RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
         var labelTimes: [Double] = [], markTimes: [Double] = [], pngTimes: [Double] = []
@@ -156,10 +152,6 @@ public enum RenderBenchmark {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(r), as: UTF8.self)
     }
-
-    private static let corners: [String: AILabel.Corner] = [
-        "top-left": .topLeft, "top-right": .topRight, "bottom-left": .bottomLeft, "bottom-right": .bottomRight,
-    ]
 
     /// Metadata of the size a delivered image carries.
     private static func metadata(model: TwinModel, index: Int) -> ProvenanceMetadata {

@@ -230,10 +230,7 @@ final class JobProcessor {
         // Visible label first, then the invisible mark over every pixel (label included).
         // A grant that requires the label overrides `output.label = false`.
         if AILabel.isApplied(configEnabled: settings.label, grantRequiresLabel: terms.requiresLabel) {
-            var label = AILabel.Configuration()
-            label.corner = Self.labelCorners[settings.labelCorner] ?? .bottomRight
-            label.opacity = settings.labelOpacity
-            label.scale = settings.labelScale
+            let label = AILabel.Configuration(corner: settings.labelCorner, opacity: settings.labelOpacity, scale: settings.labelScale)
             try AILabel(configuration: label).draw(on: &image)
         }
         try InvisibleWatermark().embed(into: &image, payload: payload)
@@ -274,11 +271,6 @@ final class JobProcessor {
     private func discard(_ staged: [(index: Int, url: URL, sha256: String, payload: UInt64)]) {
         for item in staged { unlink(item.url.path) }
     }
-
-    /// `output.label_corner` values.
-    private static let labelCorners: [String: AILabel.Corner] = [
-        "top-left": .topLeft, "top-right": .topRight, "bottom-left": .bottomLeft, "bottom-right": .bottomRight,
-    ]
 
     /// `out/` file name of image `index` of a job.
     static func imageName(job: String, index: Int) -> String { "\(job)-\(index).png" }
