@@ -23,24 +23,15 @@ public struct RenderBenchmarkOptions: Sendable, Equatable {
     public var repeats = 3
     /// nil: the model's default sampler.
     public var sampler: Sampler?
-    /// `output.png_compression`.
-    public var pngCompression = 6
-    /// `output.label`, `output.label_corner`, `output.label_opacity`, `output.label_scale`.
-    public var label = true
-    public var labelCorner = "bottom-right"
-    public var labelOpacity = 0.85
-    public var labelScale = 1
+    /// The output settings the pipeline renders with (PNG compression, label).
+    public var output = RenderSettings(config: DaemonConfig())
 
     public init() {}
 
-    /// Output settings (PNG compression, label) from a daemon config; the rest stays default.
+    /// Thread budget and output settings from a daemon config; the rest stays default.
     public init(config: DaemonConfig) {
         threads = config.blasThreads
-        pngCompression = config.pngCompression
-        label = config.label
-        labelCorner = config.labelCorner
-        labelOpacity = config.labelOpacity
-        labelScale = config.labelScale
+        output = RenderSettings(config: config)
     }
 }
 
@@ -87,7 +78,7 @@ public enum RenderBenchmark {
             sampler: sampler, repeats: o.repeats)
         try onImages?(images)
 
-        let label = AILabel(configuration: .init(corner: o.labelCorner, opacity: o.labelOpacity, scale: o.labelScale))
+        let label = AILabel(configuration: o.output.labelConfiguration)
         let watermark = InvisibleWatermark()
         let sources = try images.map { try TwinImaging.RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
         var labelTimes: [Double] = [], markTimes: [Double] = [], pngTimes: [Double] = []
@@ -96,12 +87,12 @@ public enum RenderBenchmark {
             for (index, source) in sources.enumerated() {
                 var image = source
                 let t0 = now()
-                if o.label { try label.draw(on: &image) }
+                if o.output.label { try label.draw(on: &image) }
                 let t1 = now()
                 _ = try watermark.embed(into: &image, payload: payload)
                 let t2 = now()
                 let png = try PNGCodec.encode(image, metadata: metadata(model: model, index: index),
-                                              compressionLevel: o.pngCompression)
+                                              compressionLevel: o.output.pngCompression)
                 let t3 = now()
                 if index == 0 { pngBytes = png.count }
                 if rep > 0 {

@@ -230,8 +230,7 @@ final class JobProcessor {
         // Visible label first, then the invisible mark over every pixel (label included).
         // A grant that requires the label overrides `output.label = false`.
         if AILabel.isApplied(configEnabled: settings.label, grantRequiresLabel: terms.requiresLabel) {
-            let label = AILabel.Configuration(corner: settings.labelCorner, opacity: settings.labelOpacity, scale: settings.labelScale)
-            try AILabel(configuration: label).draw(on: &image)
+            try AILabel(configuration: settings.labelConfiguration).draw(on: &image)
         }
         try InvisibleWatermark().embed(into: &image, payload: payload)
         let metadata = ProvenanceMetadata(

@@ -1,16 +1,17 @@
 import TwinImaging
 
-extension AILabel.Configuration {
-    /// The label as the `output.label_*` config keys describe it (`corner` is one of
+extension RenderSettings {
+    /// The visible label as the `output.label_*` keys describe it (`labelCorner` is one of
     /// `top-left`, `top-right`, `bottom-left`, `bottom-right`, as `DaemonConfig` validates).
-    init(corner: String, opacity: Double, scale: Int) {
-        self.init()
-        self.corner = Self.corners[corner] ?? .bottomRight
-        self.opacity = opacity
-        self.scale = scale
+    var labelConfiguration: AILabel.Configuration {
+        var label = AILabel.Configuration()
+        label.corner = Self.labelCorners[labelCorner] ?? .bottomRight
+        label.opacity = labelOpacity
+        label.scale = labelScale
+        return label
     }
 
-    private static let corners: [String: AILabel.Corner] = [
+    private static let labelCorners: [String: AILabel.Corner] = [
         "top-left": .topLeft, "top-right": .topRight, "bottom-left": .bottomLeft, "bottom-right": .bottomRight,
     ]
 }
