@@ -35,7 +35,7 @@ def main():
     with torch.no_grad():
         for i in range(0, len(held["images"]), 100):
             x = to_tensor(held["images"][i:i + 100])
-            img = pkg.decoder(encode(x)).clamp(0, 1)
+            img = pkg.decoder(encode(x, pkg.meta["latent"]["channels"])).clamp(0, 1)
             out.append((img.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8))
     pred = predict(load(), np.concatenate(out))
     report = {name: float((pred[:, i] == held["labels"][:, col]).mean()) for i, (name, col, _) in enumerate(HEADS)}

@@ -19,7 +19,8 @@ DATA = os.path.join(WORK, "data")
 CKPT = os.path.join(WORK, "ckpt")
 
 DECODER_WIDTH = 16
-LATENT_CHANNELS = 4
+#: 8 = the pool encoder's full latent; TWIN_LATENT_CHANNELS=4 reproduces the v1 stage of the recipe.
+LATENT_CHANNELS = int(os.environ.get("TWIN_LATENT_CHANNELS", "8"))
 
 DENOISER_CFG = {
     "latent_channels": LATENT_CHANNELS,

@@ -71,7 +71,7 @@ def train(args):
         idx = torch.randint(0, n, (args.batch,), generator=g).numpy()
         oy, ox = (torch.randint(0, cells, (2,), generator=g) * 8).tolist()
         x = to_tensor(images[idx, oy:oy + crop, ox:ox + crop])
-        y = dec(pool_encoder.encode(x))
+        y = dec(pool_encoder.encode(x, LATENT_CHANNELS))
         loss = F.l1_loss(y, x) + F.mse_loss(y, x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -90,10 +90,11 @@ def train(args):
 
 @torch.no_grad()
 def encode(args):
-    """Encode all training images; write latents, labels and the 1/std scale factor."""
+    """Encode all training images; write latents, labels and the scale factor (1/std unless given)."""
     data = np.load(os.path.join(DATA, "train.npz"))
-    z = torch.cat([pool_encoder.encode(to_tensor(data["images"][i:i + 256])) for i in range(0, len(data["images"]), 256)])
-    scale = float(1.0 / z.std())
+    images = data["images"]
+    z = torch.cat([pool_encoder.encode(to_tensor(images[i:i + 256]), LATENT_CHANNELS) for i in range(0, len(images), 256)])
+    scale = args.scale_factor if args.scale_factor else float(1.0 / z.std())
     save_atomic({"latents": z, "labels": torch.from_numpy(data["labels"]), "scale_factor": scale},
                 os.path.join(CKPT, "latents.pt"))
     print(json.dumps({"latents": list(z.shape), "latent_std": float(z.std()), "scale_factor": scale}), flush=True)
@@ -106,7 +107,7 @@ def psnr(args):
     dec = twinnet.Decoder(LATENT_CHANNELS, DECODER_WIDTH)
     dec.load_state_dict(ck["decoder"])
     x = to_tensor(np.load(os.path.join(DATA, "heldout.npz"))["images"][:256])
-    y = torch.cat([dec(pool_encoder.encode(x[i:i + 32])).clamp(0, 1) for i in range(0, len(x), 32)])
+    y = torch.cat([dec(pool_encoder.encode(x[i:i + 32], LATENT_CHANNELS)).clamp(0, 1) for i in range(0, len(x), 32)])
     mse = float(F.mse_loss(y, x))
     stats = {"steps": ck["step"], "train_minutes": ck["seconds"] / 60,
              "final_train_loss": ck["log"][-1][1] if ck["log"] else None,
@@ -126,6 +127,8 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--ckpt-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--scale-factor", type=float, default=None,
+                    help="with --encode: keep this scale factor (a warm-started denoiser's) instead of 1/std")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--encode", action="store_true", help="cache the training set's latents")
     mode.add_argument("--psnr", action="store_true", help="measure held-out reconstruction")
