@@ -60,6 +60,8 @@ def train(args):
     if os.path.exists(PATH):
         ck = torch.load(PATH)
         dec.load_state_dict(ck["decoder"]), opt.load_state_dict(ck["opt"])
+        for group in opt.param_groups:  # load_state_dict restored the saved lr; --lr wins
+            group["lr"] = args.lr
         step, log, seconds = ck["step"], ck["log"], ck["seconds"]
         print(f"resumed at step {step}", flush=True)
     budget = Budget(args.minutes, args.max_steps)
