@@ -6,6 +6,7 @@ denoiser and identity table, a fresh AdamW state, step = the package's step coun
 `--step`) and ckpt/decoder.pt (the package's decoder, `--decoder-step`), after which
 `train_denoiser.py --max-steps N --lr ...` continues from step `--step` with the batches an
 uninterrupted run would have drawn there, and `export.py` writes the package again.
+A package with a 4-channel latent (the first twin-mini-v1) needs TWIN_LATENT_CHANNELS=4.
 
     scripts/.venv/bin/python scripts/train/resume_from_package.py --package Models/twin-mini-v1 \
         --step 6000 --decoder-step 11825
@@ -34,6 +35,9 @@ def main():
         manifest = json.load(f)
     if [t["id"] for t in manifest["twins"]] != list(TWIN_IDS):
         raise SystemExit(f"package twins {[t['id'] for t in manifest['twins']]} differ from the recipe's {TWIN_IDS}")
+    if manifest["latent"]["channels"] != LATENT_CHANNELS:
+        raise SystemExit(f"package latent has {manifest['latent']['channels']} channels, the recipe {LATENT_CHANNELS}; "
+                         f"set TWIN_LATENT_CHANNELS={manifest['latent']['channels']}")
     if os.path.exists(os.path.join(CKPT, "denoiser.pt")) or os.path.exists(os.path.join(CKPT, "decoder.pt")):
         raise SystemExit(f"{CKPT} already has checkpoints; remove them first")
 
