@@ -15,13 +15,13 @@ set -eu
 cd "$(dirname "$0")/../.."
 PY=scripts/.venv/bin/python
 W=scripts/work
-DEC_STEPS=${DEC_STEPS:-60000}
-DEN_STEPS=${DEN_STEPS:-60000}
+DEC_STEPS=${DEC_STEPS:-67572}
+DEN_STEPS=${DEN_STEPS:-58392}
 export OMP_NUM_THREADS=1
 [ -f $W/data/train.npz ] || $PY scripts/dataset/build.py --seed 1 --count 8000 --out $W/data/train.npz
 [ -f $W/data/heldout.npz ] || $PY scripts/dataset/build.py --seed 2 --count 1000 --out $W/data/heldout.npz
 
-if [ ! -f $W/stage1.done ]; then
+if [ ! -f $W/stage1.done ]; then (
     export TWIN_LATENT_CHANNELS=4
     [ -f $W/ckpt/latents.pt ] || $PY scripts/train/train_decoder.py --encode
     # Decoder and denoiser are independent (the encoder is fixed): train them side by side.
@@ -33,7 +33,7 @@ if [ ! -f $W/stage1.done ]; then
     mkdir -p $W/ckpt-stage1 && mv $W/ckpt/denoiser.pt $W/ckpt/decoder.pt $W/ckpt-stage1/
     $PY scripts/train/resume_from_package.py --package $W/pkg-stage1 --step 6000 --decoder-step 11825
     touch $W/stage1.done
-fi
+) fi
 if [ ! -f $W/stage2.done ]; then
     TWIN_LATENT_CHANNELS=4 $PY scripts/train/train_denoiser.py --minutes 0 --max-steps 29000 --lr 1e-3 --ema 0.999 --threads 1
     mkdir -p $W/ckpt-4ch && mv $W/ckpt/denoiser.pt $W/ckpt/decoder.pt $W/ckpt/latents.pt $W/ckpt-4ch/
