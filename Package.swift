@@ -21,22 +21,26 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
 
+        // What every stage shares: durable file I/O, the host-name rule, UTC time.
+        .target(name: "TwinBase"),
+
         // Stages.
-        .target(name: "TwinSpool"),
+        .target(name: "TwinSpool", dependencies: ["TwinBase"]),
         .target(
             name: "TwinInference",
-            dependencies: ["CBLAS", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CBLAS", "TwinBase", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]
         ),
-        .target(name: "TwinConsent", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "TwinImaging", dependencies: ["CPNG", "CJPEG"]),
-        .target(name: "TwinLedger", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "TwinConsent", dependencies: ["TwinBase", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "TwinImaging", dependencies: ["CPNG", "CJPEG", "TwinBase"]),
+        .target(name: "TwinLedger", dependencies: ["TwinBase", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Composition.
         .target(
             name: "TwinDaemon",
             dependencies: [
-                "TwinSpool", "TwinInference", "TwinConsent", "TwinImaging", "TwinLedger",
+                "TwinBase", "TwinSpool", "TwinInference", "TwinConsent", "TwinImaging", "TwinLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -46,11 +50,12 @@ let package = Package(
             dependencies: ["TwinDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        .testTarget(name: "TwinBaseTests", dependencies: ["TwinBase"]),
         .testTarget(name: "TwinSpoolTests", dependencies: ["TwinSpool"]),
         .testTarget(name: "TwinInferenceTests", dependencies: ["TwinInference"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TwinConsentTests", dependencies: ["TwinConsent"]),
         .testTarget(name: "TwinImagingTests", dependencies: ["TwinImaging"]),
-        .testTarget(name: "TwinLedgerTests", dependencies: ["TwinLedger"]),
-        .testTarget(name: "TwinDaemonTests", dependencies: ["TwinDaemon", "TwinConsent", "TwinImaging", "TwinLedger", "twinrender"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TwinLedgerTests", dependencies: ["TwinLedger", "TwinBase"]),
+        .testTarget(name: "TwinDaemonTests", dependencies: ["TwinDaemon", "TwinBase", "TwinConsent", "TwinImaging", "TwinLedger", "twinrender"], resources: [.copy("Fixtures")]),
     ]
 )

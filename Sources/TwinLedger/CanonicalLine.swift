@@ -8,6 +8,7 @@
 
 import Crypto
 import Foundation
+import TwinBase
 
 /// Why a ledger line could not be accepted.
 enum LineDefect: Error, Equatable {

@@ -6,6 +6,7 @@
 // next refresh fails the same way. Not thread-safe: owners serialize access.
 
 import Foundation
+import TwinBase
 
 final class LedgerIndex {
     let directory: URL

@@ -5,6 +5,7 @@
 // quota must not be computed from a ledger that cannot be trusted); a missing directory is empty.
 
 import Foundation
+import TwinBase
 
 /// Reads all segments (`<host>.jsonl`) of a ledger directory. Safe to share between threads.
 public final class LedgerReader: @unchecked Sendable {

@@ -9,6 +9,7 @@
 // `head` with one recorded earlier, catch that.
 
 import Foundation
+import TwinBase
 
 /// One problem `verify` found.
 public struct LedgerProblem: Sendable, Hashable, CustomStringConvertible {

@@ -6,6 +6,7 @@
 
 import Crypto
 import Foundation
+import TwinBase
 
 /// One delivered image's royalty record, as stored (one line) in a host's ledger segment.
 ///

@@ -19,6 +19,7 @@
 // Failure modes: see `LedgerError`.
 
 import Foundation
+import TwinBase
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

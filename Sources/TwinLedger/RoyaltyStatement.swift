@@ -3,6 +3,8 @@
 // summed exactly; each currency is its own section with its own totals, never added to another.
 // Failure modes: a sum past Int64 throws `amountOverflow` instead of wrapping.
 
+import TwinBase
+
 /// A royalty statement: one section per currency, each with a header and summary lines.
 public struct RoyaltyStatement: Sendable, Hashable {
     /// One summary line: the images delivered to one licensee for one purpose in one territory.

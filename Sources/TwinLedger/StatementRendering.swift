@@ -5,6 +5,7 @@
 // JSON: `{"header": {...}, "sections": [{..., "lines": [...]}]}`, keys sorted, amounts as integers.
 
 import Foundation
+import TwinBase
 
 extension RoyaltyStatement {
     /// Column names of ``csv()``.

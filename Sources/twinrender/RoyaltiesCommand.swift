@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TwinBase
 import TwinLedger
 
 /// `twinrender royalties verify|statement|tail`: thin wrappers over `TwinLedger`.

@@ -1,4 +1,6 @@
 import Foundation
+import TwinBase
+import TwinBase
 import Testing
 @testable import TwinLedger
 

@@ -1,6 +1,8 @@
 // Test helpers: throwaway ledger directories and drafts with sensible defaults.
 
 import Foundation
+import TwinBase
+import TwinBase
 @testable import TwinLedger
 
 /// A fresh, empty directory under the system temp directory, removed when the test process exits.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TwinBase
 import Logging
 import TwinConsent
 import TwinImaging

@@ -1,4 +1,5 @@
-// Role: calendar arithmetic for ledger timestamps, due dates and statement periods, in UTC only.
+// Role: the one UTC time type of twinrender: ledger timestamps, due dates, statement periods,
+// registry record times and log-line times, in UTC only.
 // Reference: days-from-civil / civil-from-days as in Howard Hinnant's "chrono-Compatible Low-Level
 // Date Algorithms". Written by hand (no DateFormatter) so that formatting never depends on locale,
 // time zone or Foundation version: the text is hashed into the ledger chain.
@@ -12,7 +13,7 @@ public struct UTCTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
     public let secondsSinceEpoch: Int64
 
     /// Latest representable instant (9999-12-31T23:59:59Z); keeps the text form four-digit.
-    static let maxSeconds: Int64 = 253_402_300_799
+    public static let maxSeconds: Int64 = 253_402_300_799
 
     /// Wraps `secondsSinceEpoch`, clamped to 1970-01-01T00:00:00Z...9999-12-31T23:59:59Z.
     public init(secondsSinceEpoch: Int64) {
@@ -55,6 +56,15 @@ public struct UTCTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     public static func < (a: UTCTimestamp, b: UTCTimestamp) -> Bool { a.secondsSinceEpoch < b.secondsSinceEpoch }
+
+    /// `date` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (milliseconds truncated): the time of a log line.
+    public static func millisecondText(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let stamp = UTCTimestamp(secondsSinceEpoch: millis.floorDiv(1000))
+        let fraction = Int(millis - millis.floorDiv(1000) * 1000)
+        let text = stamp.description
+        return String(text.dropLast()) + "." + String(repeating: "0", count: fraction < 10 ? 2 : fraction < 100 ? 1 : 0) + "\(fraction)Z"
+    }
 }
 
 /// A proleptic Gregorian calendar day, written as `YYYY-MM-DD`.
@@ -82,7 +92,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     /// The day `daysSinceEpoch` days after 1970-01-01 (clamped to the supported range).
-    init(daysSinceEpoch: Int64) {
+    public init(daysSinceEpoch: Int64) {
         let z = min(max(daysSinceEpoch, 0), 2_932_896) + 719_468   // 2_932_896 = 9999-12-31
         let era = z / 146_097
         let doe = z - era * 146_097
@@ -116,7 +126,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
 
     public static func < (a: CalendarDate, b: CalendarDate) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }
 
-    static func daysIn(year: Int, month: Int) -> Int {
+    public static func daysIn(year: Int, month: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30

@@ -1,5 +1,5 @@
 import Testing
-@testable import TwinLedger
+@testable import TwinBase
 
 @Suite struct UTCTimeTests {
     @Test func timestampRoundTripsThroughText() {
