@@ -5,7 +5,6 @@ import PackageDescription
 /// digital twins on CPU render hosts. One module per pipeline stage; `TwinDaemon` composes them.
 let package = Package(
     name: "twinrender",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "twinrender", targets: ["twinrender"]),
     ],
@@ -29,7 +28,12 @@ let package = Package(
         .target(
             name: "TwinInference",
             dependencies: ["CBLAS", "TwinBase", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]
+            // AVX2/FMA code generation always; bounds and overflow checks dropped in release
+            // builds only (docs/inference.md, "Build flags", has the measurement behind it).
+            swiftSettings: [
+                .unsafeFlags(["-target-cpu", "haswell"]),
+                .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+            ]
         ),
         .target(name: "TwinConsent", dependencies: ["TwinBase", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "TwinImaging", dependencies: ["CPNG", "CJPEG", "TwinBase"]),

@@ -103,7 +103,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let entries: [String: SafeTensorsEntry]
     /// The `__metadata__` map, if any.
     public let metadata: [String: String]
-    private let file: MappedFile
+    let file: MappedFile
     private let dataStart: Int
 
     /// Maps and validates `url`. Throws `SafeTensorsError` for any defect.

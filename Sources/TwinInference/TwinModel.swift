@@ -37,6 +37,10 @@ public final class TwinModel: Sendable {
     public let disabledTwins: [String: String]
     /// Sampler settings to use when a job gives none.
     public let samplerDefaults: SamplerDefaults
+    /// Twin id → SHA-256 (lowercase hex) of the identity file bytes this model loaded and renders
+    /// with. Consent compares the registry's pinned hash against this, never against the file as
+    /// it is on disk now, so swapping the file after load cannot change whose consent applies.
+    public let twinWeightsSHA256: [String: String]
 
     let latentChannels: Int
     let scaleFactor: Float
@@ -52,6 +56,7 @@ public final class TwinModel: Sendable {
         vocabularies = m.manifest.conditioning.vocabularies.map { Vocabulary(name: $0.name, values: $0.values) }
         twinIDs = m.manifest.twins.map(\.id).filter { m.identities[$0] != nil }
         disabledTwins = m.disabled
+        twinWeightsSHA256 = m.identityHashes
         let d = m.manifest.samplerDefaults
         samplerDefaults = SamplerDefaults(sampler: Sampler(rawValue: d.sampler)!, steps: d.steps, guidance: d.guidance)
         latentChannels = m.manifest.latent.channels
@@ -64,7 +69,7 @@ public final class TwinModel: Sendable {
     private struct ManifestParts {
         let manifest: ModelManifest, packageHash: String
         let denoiser: DenoiserWeights, decoder: DecoderWeights
-        let identities: [String: [Float]], disabled: [String: String], stores: [ParameterStore]
+        let identities: [String: [Float]], identityHashes: [String: String], disabled: [String: String], stores: [ParameterStore]
     }
 
     /// Loads and verifies the package in `directory` (contains model.json). `winograd` (the
@@ -90,14 +95,21 @@ public final class TwinModel: Sendable {
             t.winograd = winograd
             return try DecoderWeights(&t, latentChannels: m.latent.channels, width: m.decoder.width)
         }
-        var identities: [String: [Float]] = [:], disabled: [String: String] = [:]
+        var identities: [String: [Float]] = [:], identityHashes: [String: String] = [:], disabled: [String: String] = [:]
         for twin in m.twins {
             do {
                 let file = try verifiedFile(directory, twin.file, twin.sha256)
                 guard file.entries.count == 1 else {
                     throw ModelLoadError.file(twin.file, "must hold exactly one tensor 'identity'")
                 }
-                identities[twin.id] = try file.floats("identity", shape: [d.identityDim])
+                let identity = try file.floats("identity", shape: [d.identityDim])
+                // The floats were copied out of the mapping; hash the mapping again so a file
+                // rewritten in place while it was being read cannot pass as the verified one.
+                guard sha256Hex(file.file.bytes) == twin.sha256.lowercased() else {
+                    throw ModelLoadError.file(twin.file, "changed while it was being loaded")
+                }
+                identities[twin.id] = identity
+                identityHashes[twin.id] = twin.sha256.lowercased()
             } catch let e as ModelLoadError {
                 disabled[twin.id] = e.description
             } catch {
@@ -106,7 +118,7 @@ public final class TwinModel: Sendable {
         }
         return TwinModel(manifest: ManifestParts(
             manifest: m, packageHash: sha256Hex(json), denoiser: denoiser, decoder: decoder,
-            identities: identities, disabled: disabled, stores: [dstore, cstore]))
+            identities: identities, identityHashes: identityHashes, disabled: disabled, stores: [dstore, cstore]))
     }
 
     private static func loadWeights<T>(_ dir: URL, _ file: String, _ sha: String,
@@ -122,9 +134,7 @@ public final class TwinModel: Sendable {
         do { mapped = try MappedFile(path: dir.appendingPathComponent(file).path) } catch {
             throw .file(file, error.description)
         }
-        var hasher = SHA256()
-        hasher.update(bufferPointer: mapped.bytes)
-        let actual = hex(hasher.finalize())
+        let actual = sha256Hex(mapped.bytes)
         guard actual == expected.lowercased() else {
             throw .file(file, "SHA-256 mismatch: expected \(expected), file has \(actual)")
         }
@@ -132,6 +142,12 @@ public final class TwinModel: Sendable {
     }
 
     private static func sha256Hex(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
+
+    private static func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: bytes)
+        return hex(hasher.finalize())
+    }
 
     private static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         digest.map { String(format: "%02x", $0) }.joined()

@@ -51,6 +51,7 @@ struct StatusCommand: ParsableCommand {
             print(String(format: "  delivered %d jobs / %d images, failed %d, rejected %d; %.2f jobs/min, %.2f images/min; RSS %.1f MiB (peak %.1f)",
                          d.jobsDelivered, d.imagesDelivered, d.jobsFailed, d.jobsRejected, d.jobsPerMinute, d.imagesPerMinute,
                          Double(d.rssBytes) / 1_048_576, Double(d.peakRssBytes) / 1_048_576))
+            for (name, why) in (d.degraded ?? [:]).sorted(by: { $0.key < $1.key }) { print("  DEGRADED \(name): \(why)") }
             for j in d.inProgress {
                 print(String(format: "  rendering %@ image %d/%d step %d/%d, %.1fs", j.job, (j.image ?? 0) + 1, j.images ?? 1, j.step ?? 0, j.steps ?? 0, j.elapsedSeconds ?? 0))
             }

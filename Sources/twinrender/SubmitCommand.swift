@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TwinConsent
 import TwinDaemon
 import TwinInference
 import TwinSpool
@@ -8,7 +9,7 @@ import TwinSpool
 struct SubmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
-        abstract: "Validate a job file and queue it (tmp/ → fsync → rename into incoming/). Prints the job id.")
+        abstract: "Validate a job file, sign it as the licensee's order (--key) and queue it (tmp/ → fsync → rename into incoming/). Prints the job id.")
 
     @OptionGroup var options: ConfigOptions
 
@@ -21,10 +22,16 @@ struct SubmitCommand: ParsableCommand {
     @Option(help: "Job id (default: the job's `id` field, else the file name stem).")
     var id: String?
 
+    @Option(help: "The licensee's private key: signs the job as its order (the daemon refuses unsigned orders by default).")
+    var key: String?
+
+    @Option(help: "Hours the signed order may wait before it is claimed (default 24).")
+    var expiresInHours: Double = 24
+
     func run() throws {
         let config = try options.load()
         let url = URL(fileURLWithPath: job)
-        let data: Data
+        var data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
@@ -34,6 +41,9 @@ struct SubmitCommand: ParsableCommand {
             throw ValidationError("\(job) is \(data.count) bytes; spool.max_job_bytes is \(config.maxJobBytes)")
         }
         let jobID = try id ?? Self.idField(in: data) ?? url.deletingPathExtension().lastPathComponent
+        if let key {
+            data = try sign(data, jobID: jobID, keyFile: key)
+        }
         let model: TwinModel
         do {
             model = try TwinModel.load(directory: config.modelDirectory)
@@ -53,6 +63,17 @@ struct SubmitCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         print(jobID)
+    }
+
+    /// Signs the job as an order of the licensee it names.
+    private func sign(_ data: Data, jobID: String, keyFile: String) throws -> Data {
+        struct Licensee: Decodable { var licensee: String }
+        guard let licensee = (try? JSONDecoder().decode(Licensee.self, from: data))?.licensee else {
+            throw ValidationError("job rejected: job.missing_field: field 'licensee' is required to sign an order")
+        }
+        guard expiresInHours > 0, expiresInHours <= 24 * 366 else { throw ValidationError("--expires-in-hours must be in (0, 8784]") }
+        let partyKey = try PartyKey.load(from: URL(fileURLWithPath: keyFile))
+        return try SignedJobOrder.sign(data, jobID: jobID, signer: licensee, expiresAt: Date().addingTimeInterval(expiresInHours * 3600), key: partyKey)
     }
 
     /// The job's own `id` field, if it has one.

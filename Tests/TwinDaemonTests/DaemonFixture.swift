@@ -77,14 +77,26 @@ struct DaemonFixture {
         """.utf8)
     }
 
-    /// Drops a job file straight into `incoming/` (as a writer that used `tmp/` would).
-    func drop(_ data: Data, id: String) throws {
+    /// Drops a job file straight into `incoming/` (as a writer that used `tmp/` would). A
+    /// well-formed job (a JSON object naming a licensee whose key the fixture holds, and no
+    /// other `id`) is first signed as an order by that licensee unless `signed` is false;
+    /// anything else is dropped as it is.
+    func drop(_ data: Data, id: String, signed: Bool = true) throws {
+        let data = signed ? try signedOrder(data, id: id) ?? data : data
         let incoming = spool.appendingPathComponent("incoming")
         try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: spool.appendingPathComponent("tmp"), withIntermediateDirectories: true)
         let staged = spool.appendingPathComponent("tmp/\(id).json")
         try data.write(to: staged)
         try FileManager.default.moveItem(at: staged, to: incoming.appendingPathComponent("\(id).json"))
+    }
+
+    /// `data` signed as an order by its licensee, or nil when it is not a signable job.
+    func signedOrder(_ data: Data, id: String, expiresAt: Date = Date().addingTimeInterval(3600)) throws -> Data? {
+        struct Fields: Decodable { var id: String?; var licensee: String? }
+        guard let fields = try? JSONDecoder().decode(Fields.self, from: data), fields.id == nil || fields.id == id,
+              let licensee = fields.licensee, let key = keys[licensee] else { return nil }
+        return try SignedJobOrder.sign(data, jobID: id, signer: licensee, expiresAt: expiresAt, key: key)
     }
 
     func files(_ directory: String) -> [String] {

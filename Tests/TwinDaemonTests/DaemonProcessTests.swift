@@ -126,7 +126,7 @@ struct DaemonProcessTests {
 
         // Make the retry quick: the same job, fewer steps (the job file is the user's; the test edits it in place).
         let active = fixture.spool.appendingPathComponent("active/\(fixture.files("active")[0])")
-        try DaemonFixture.job(steps: 2, count: 1, size: 128).write(to: active)
+        try fixture.signedOrder(DaemonFixture.job(steps: 2, count: 1, size: 128), id: "slow")!.write(to: active)
         let result = try TwinRenderBinary.run(["serve", "--config", fixture.configURL.path, "--once"])
         #expect(result.status == 0)
         let log = try String(contentsOf: fixture.statusLog, encoding: .utf8)

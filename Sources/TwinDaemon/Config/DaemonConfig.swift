@@ -1,4 +1,5 @@
 import Foundation
+import TwinBase
 
 /// Everything the daemon and the CLI read from `twinrender.toml`. Every field has a documented
 /// default; `Config/twinrender.toml` is the annotated example. Relative paths are resolved
@@ -23,9 +24,18 @@ public struct DaemonConfig: Sendable {
 
     /// `consent.registry`: the consent registry folder. Default `/var/lib/twinrender/registry`.
     public var consentRegistryDirectory = URL(fileURLWithPath: "/var/lib/twinrender/registry")
+    /// `consent.trust_anchors`: registrar public-key files (`.pub`); a registry record counts only
+    /// when one of them vouches for its signer. Default `/etc/twinrender/registrar.pub`.
+    public var trustAnchorFiles = [URL(fileURLWithPath: "/etc/twinrender/registrar.pub")]
+    /// `consent.require_signed_orders`: refuse jobs that are not orders signed by their licensee.
+    /// Default true.
+    public var requireSignedOrders = true
 
     /// `ledger.directory`: royalty ledger segments. Default `/var/lib/twinrender/ledger`.
     public var ledgerDirectory = URL(fileURLWithPath: "/var/lib/twinrender/ledger")
+    /// `ledger.host_key`: this render host's private key (mode 0600), registered in the registry
+    /// as a `host` party; it signs every royalty event. Default `/etc/twinrender/host.key`.
+    public var hostKeyFile = URL(fileURLWithPath: "/etc/twinrender/host.key")
 
     /// `log.directory`: `status.jsonl` and `consent-audit.jsonl`. Default `/var/log/twinrender`.
     public var logDirectory = URL(fileURLWithPath: "/var/log/twinrender")
@@ -87,8 +97,10 @@ public struct DaemonConfig: Sendable {
         config.source = source
         var reader = ConfigReader(document: document, base: baseDirectory)
         if let host = try reader.string("host") {
-            guard !host.isEmpty, !host.contains("~"), !host.contains("/"), host.utf8.count <= 64 else {
-                throw ConfigError.outOfRange("host", "must be 1-64 characters without '~' or '/'")
+            do {
+                try HostName.validate(host)
+            } catch {
+                throw ConfigError.outOfRange("host", error.description)
             }
             config.host = host
         }
@@ -98,7 +110,10 @@ public struct DaemonConfig: Sendable {
         config.maxJobBytes = try reader.integer("spool.max_job_bytes", in: 256...(16 << 20)) ?? config.maxJobBytes
         config.modelDirectory = try reader.path("model.directory") ?? config.modelDirectory
         config.consentRegistryDirectory = try reader.path("consent.registry") ?? config.consentRegistryDirectory
+        config.trustAnchorFiles = try reader.paths("consent.trust_anchors") ?? config.trustAnchorFiles
+        config.requireSignedOrders = try reader.boolean("consent.require_signed_orders") ?? config.requireSignedOrders
         config.ledgerDirectory = try reader.path("ledger.directory") ?? config.ledgerDirectory
+        config.hostKeyFile = try reader.path("ledger.host_key") ?? config.hostKeyFile
         config.logDirectory = try reader.path("log.directory") ?? config.logDirectory
         if let level = try reader.string("log.level") {
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
@@ -125,12 +140,13 @@ public struct DaemonConfig: Sendable {
         return config
     }
 
-    /// The system host name (the part before the first dot), or `localhost`.
+    /// The system host name (the part before the first dot), or `localhost` when it is not a
+    /// valid host name (`HostName`).
     public static func systemHostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
-        let name = String(cString: buffer).split(separator: ".").first.map(String.init) ?? "localhost"
-        return name.isEmpty ? "localhost" : name.replacingOccurrences(of: "~", with: "-")
+        let name = String(cString: buffer).split(separator: ".").first.map(String.init) ?? ""
+        return HostName.isValid(name) ? name : "localhost"
     }
 }
 
@@ -160,6 +176,15 @@ private struct ConfigReader {
         guard let s = try string(key) else { return nil }
         guard !s.isEmpty else { throw ConfigError.outOfRange(key, "path is empty") }
         return s.hasPrefix("/") ? URL(fileURLWithPath: s).standardizedFileURL : base.appendingPathComponent(s).standardizedFileURL
+    }
+
+    mutating func paths(_ key: String) throws -> [URL]? {
+        guard let v = value(key) else { return nil }
+        guard case .array(let items) = v else { throw ConfigError.wrongType(key, expected: "an array of paths", got: v) }
+        return try items.map { item in
+            guard case .string(let s) = item, !s.isEmpty else { throw ConfigError.wrongType(key, expected: "an array of paths", got: v) }
+            return s.hasPrefix("/") ? URL(fileURLWithPath: s).standardizedFileURL : base.appendingPathComponent(s).standardizedFileURL
+        }
     }
 
     mutating func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int? {

@@ -1,4 +1,5 @@
 import Foundation
+import TwinBase
 
 /// Durable writes for delivered images.
 enum FileIO {
@@ -39,5 +40,13 @@ enum FileIO {
 /// A failed system call, with errno's text (e.g. "No space left on device").
 struct POSIXFailure: Error, CustomStringConvertible {
     let description: String
-    init(_ what: String) { description = "\(what): \(String(cString: strerror(errno)))" }
+    /// errno of the failed call.
+    let code: Int32
+    init(_ what: String) {
+        code = errno
+        description = "\(what): \(String(cString: strerror(code)))"
+    }
+
+    /// Disk full, I/O error, permissions: may clear by itself.
+    var isTransient: Bool { SystemCallError("", "", errno: code).isTransient }
 }

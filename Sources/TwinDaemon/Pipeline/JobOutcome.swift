@@ -8,6 +8,9 @@ enum JobOutcome: Sendable, Equatable {
     case requeued(code: String)
     /// The render failed for the last allowed time; the job is in `failed/`.
     case failed(code: String)
+    /// A transient fault (disk full, store down): the job is back in `incoming/`, its attempt not
+    /// counted, and waits for a backoff.
+    case deferred(code: String)
     /// Shutdown stopped the render; the job is back in `incoming/` as it was.
     case released
 }

@@ -22,6 +22,9 @@ public struct JobSpec: Sendable, Equatable {
     public var count: Int
     /// Claim order: higher first.
     public var priority: Int
+    /// The licensee's signature on this job, if the file carries one (checked against the
+    /// registry by the pipeline, not here).
+    public var order: SignedJobOrder?
 
     /// Purposes a job may name.
     public static let purposes = ["social-media", "ecommerce", "campaign", "print", "editorial", "outdoor", "video"]
@@ -50,7 +53,7 @@ public struct JobSpec: Sendable, Equatable {
         var reader = FieldReader(fields: fields)
         let vocabularyNames = model.vocabularies.map(\.name)
         let known = Set(["id", "twin", "licensee", "purpose", "territory", "tags", "seed", "steps", "guidance", "sampler",
-                         "width", "height", "count", "priority"] + vocabularyNames)
+                         "width", "height", "count", "priority", "order"] + vocabularyNames)
         if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
             throw Rejection(code: "job.unknown_field", message: "unknown field '\(unknown)'; known fields: \(known.sorted().joined(separator: ", "))")
         }
@@ -58,6 +61,7 @@ public struct JobSpec: Sendable, Equatable {
         if let id = try reader.string("id"), id != fileID {
             throw Rejection(code: "job.id_mismatch", message: "field 'id' is '\(id)' but the file is named '\(fileID).json'")
         }
+        let order = try SignedJobOrder(fields: fields)
         let twin = try reader.requiredString("twin")
         let licensee = try reader.requiredString("licensee")
         let purpose = try reader.requiredString("purpose")
@@ -98,7 +102,7 @@ public struct JobSpec: Sendable, Equatable {
             throw Rejection(code: error.code.hasPrefix("job.") ? error.code : "job." + error.code, message: error.message)
         }
         return JobSpec(id: fileID, twin: twin, licensee: licensee, purpose: purpose, territory: territory, tags: tags,
-                       render: render, count: count, priority: priority)
+                       render: render, count: count, priority: priority, order: order)
     }
 }
 

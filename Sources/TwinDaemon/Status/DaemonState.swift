@@ -35,6 +35,8 @@ public struct DaemonState: Codable, Sendable {
     public var jobsRejected: Int
     public var jobsPerMinute: Double
     public var imagesPerMinute: Double
+    /// Degraded conditions (name → "code: reason"); absent when healthy.
+    public var degraded: [String: String]?
     public var rssBytes: Int
     public var peakRssBytes: Int
 

@@ -58,7 +58,7 @@ final class DaemonStats: @unchecked Sendable {
             case .rejected(let code):
                 jobsRejected += 1
                 failed = Array((failed + [Finished(job: job, at: Date(), code: code, images: 0, seconds: seconds)]).suffix(10))
-            case .requeued, .released:
+            case .requeued, .deferred, .released:
                 break
             }
         }

@@ -9,9 +9,11 @@ final class StatusReporter: Sendable {
     let log: StatusLog
     let notifier: SystemdNotifier
     let modelName: String
+    let health: DaemonHealth
 
-    init(spool: Spool, stats: DaemonStats, log: StatusLog, notifier: SystemdNotifier, modelName: String) {
+    init(spool: Spool, stats: DaemonStats, health: DaemonHealth, log: StatusLog, notifier: SystemdNotifier, modelName: String) {
         self.spool = spool
+        self.health = health
         self.stats = stats
         self.log = log
         self.notifier = notifier
@@ -29,10 +31,11 @@ final class StatusReporter: Sendable {
             "images_per_min": .double((state.imagesPerMinute * 100).rounded() / 100),
             "rss_bytes": .int(state.rssBytes),
             "in_progress": .int(state.inProgress.count),
+            "degraded": .dictionary((state.degraded ?? [:]).mapValues { .string($0) }),
         ])
         write(state)
         let current = state.inProgress.first.map { "; rendering \($0.job) image \(($0.image ?? 0) + 1)/\($0.images ?? 1) step \($0.step ?? 0)/\($0.steps ?? 0)" } ?? "; idle"
-        notifier.status("queue \(state.queue["incoming"] ?? 0) waiting, \(state.queue["active"] ?? 0) active\(current)")
+        notifier.status((health.summary.map { $0 + "; " } ?? "") + "queue \(state.queue["incoming"] ?? 0) waiting, \(state.queue["active"] ?? 0) active\(current)")
     }
 
     /// The state as of now.
@@ -50,6 +53,7 @@ final class StatusReporter: Sendable {
             lastFailed: failed.map { .init(job: $0.job, at: $0.at, code: $0.code, seconds: $0.seconds) },
             jobsDelivered: stats.jobsDelivered, imagesDelivered: stats.imagesDelivered, jobsFailed: stats.jobsFailed,
             jobsRejected: stats.jobsRejected, jobsPerMinute: throughput.jobs, imagesPerMinute: throughput.images,
+            degraded: health.current.isEmpty ? nil : health.current.mapValues { "\($0.code): \($0.reason)" },
             rssBytes: memory.rss, peakRssBytes: memory.peak)
     }
 

@@ -1,0 +1,101 @@
+// Role: every consent decision the pipeline takes for a job — the licensee's signed order, the
+// grant at claim, the grant again right before every delivery (including the re-creation of an
+// image whose file was lost) — each written durably to the consent audit log BEFORE it takes
+// effect. If the audit line cannot be written the decision is not used (fail closed) and the job
+// waits as a transient failure.
+// Reference: docs/consent-registry.md (the decision), TwinConsent `authorize` (evaluate + reserve
+// under one lock).
+// Failure modes: a refusal is returned as a value; registry, ledger or audit-log I/O failures
+// throw `PipelineFailure` (transient).
+
+import Foundation
+import TwinConsent
+import TwinLedger
+
+/// Consent for one job, as the pipeline asks for it.
+struct ConsentGate {
+    let context: PipelineContext
+
+    /// A refusal with its reason code.
+    struct Refusal: Error {
+        let code: String
+        let message: String
+    }
+
+    /// Checks the job's signed order. Orders are required unless `consent.require_signed_orders`
+    /// is off; a job that already has committed images continues under the order it was accepted
+    /// with, so expiry is not checked again for it.
+    func verifyOrder(_ spec: JobSpec, continuing: Bool) throws -> Result<VerifiedOrder?, Refusal> {
+        guard let order = spec.order else {
+            guard context.config.requireSignedOrders else { return .success(nil) }
+            return .failure(Refusal(code: "job.order_unsigned",
+                message: "the job is not a signed order; sign it with the licensee's key (`twinrender submit --key`)"))
+        }
+        let registry = try registrySnapshot()
+        let now = continuing ? Date(timeIntervalSince1970: 0) : Date()
+        switch registry.check(order: order.envelope, signedBytes: order.signedBytes, licensee: spec.licensee, at: now) {
+        case .success(let verified): return .success(verified)
+        case .failure(let refusal): return .failure(Refusal(code: refusal.code, message: refusal.message))
+        }
+    }
+
+    /// Decides consent for `count` images of `spec` and reserves them in one step. At delivery
+    /// (`onlyGrant` set) only the grant the images were rendered under is considered. `restoring`
+    /// images were delivered and paid already (their files were lost): they do not count against
+    /// the quota again. The audit line is written before the decision is returned.
+    func decide(_ spec: JobSpec, count: Int, restoring: Int = 0, phase: ConsentAuditLog.Phase,
+                onlyGrant: String?, order: VerifiedOrder?) throws -> Result<Grant, Refusal> {
+        let registry = try registrySnapshot()
+        let request: ConsentRequest
+        do {
+            request = try ConsentRequest(job: spec.id, twin: spec.twin, licensee: spec.licensee, purpose: spec.purpose,
+                                         territory: spec.territory, count: count, contentTags: spec.tags,
+                                         twinWeightsSHA256: context.model.twinWeightsSHA256[spec.twin])
+        } catch {
+            return .failure(Refusal(code: ConsentCode.missing.rawValue, message: "the job cannot be matched against any grant: \(error)"))
+        }
+        let ledger = context.ledger.reader
+        let decision: ConsentDecision
+        do {
+            decision = try registry.authorize(request, at: Date(), onlyGrant: onlyGrant, reservations: context.reservations) { uid in
+                let delivered = try ledger.deliveredCount(grant: uid)
+                return uid == onlyGrant ? max(0, delivered - restoring) : delivered
+            }
+        } catch {
+            throw PipelineFailure.classify(error, code: "consent.unavailable", context: "cannot decide consent")
+        }
+        try audit(decision, request: request, phase: phase, order: order)
+        return report(decision, spec: spec, phase: phase)
+    }
+
+    private func registrySnapshot() throws -> ConsentRegistry {
+        do {
+            return try context.registry.current()
+        } catch {
+            throw PipelineFailure(kind: .transient, code: "consent.registry_unavailable", message: "cannot read the consent registry: \(error)")
+        }
+    }
+
+    /// Durable audit line first; a decision that cannot be recorded is not used.
+    private func audit(_ decision: ConsentDecision, request: ConsentRequest, phase: ConsentAuditLog.Phase, order: VerifiedOrder?) throws {
+        do {
+            try context.audit.append(decision, for: request, phase: phase, at: Date())
+        } catch {
+            if case .allowed = decision { try? context.reservations.release(job: request.job) }
+            throw PipelineFailure(kind: .transient, code: "consent.audit_unwritable",
+                message: "the consent decision cannot be written to the audit log, so it is not used: \(error)")
+        }
+    }
+
+    private func report(_ decision: ConsentDecision, spec: JobSpec, phase: ConsentAuditLog.Phase) -> Result<Grant, Refusal> {
+        switch decision {
+        case .allowed(let grant):
+            context.log.event("consent.allowed", job: spec.id, ["phase": .string(phase.rawValue), "grant": .string(grant.uid), "twin": .string(spec.twin)])
+            return .success(grant)
+        case .denied(let denial):
+            context.log.event("consent.denied", level: .notice, job: spec.id,
+                              ["phase": .string(phase.rawValue), "code": .string(denial.code.rawValue), "reason": .string(denial.message)])
+            return .failure(Refusal(code: denial.code.rawValue, message: denial.message))
+        }
+    }
+}

@@ -1,0 +1,110 @@
+// Role: makes the image files of a job attempt: renders every image that has no file (new ones
+// under the claim-time grant, lost ones under their original grant), draws the visible label when
+// the host or the grant asks for it, embeds the invisible watermark, encodes the PNG with its
+// provenance metadata and stages it in out/ (fsynced) under the spool's staging name.
+// Reference: README "Delivered images"; docs/watermark.md.
+// Failure modes: shutdown stops a render (`.cancelled`); labelling, marking and encoding failures
+// are deterministic (`PipelineFailure.permanent`, `imaging.failed`); a re-rendered lost image that
+// does not reproduce its recorded bytes is `render.not_reproducible` (permanent); a write failure
+// is classified by errno (disk full is transient).
+
+import Crypto
+import Foundation
+import TwinConsent
+import TwinImaging
+import TwinInference
+import TwinLedger
+import TwinSpool
+
+/// Renders and stages the images of one job attempt.
+struct ImageProduction {
+    let context: PipelineContext
+    let renderer: Renderer
+
+    /// Whether the attempt got all its images staged.
+    enum Result { case staged, cancelled }
+
+    /// Stages every image of `plan` that has no file in out/: committed leftovers as they are,
+    /// pending and lost ones freshly rendered.
+    func renderMissing(_ plan: DeliveryPlan, spec: JobSpec, job: ClaimedJob, into staged: StagedImages, cancel: CancelFlag) throws -> Result {
+        for (index, url) in plan.stagedCommitted.sorted(by: { $0.key < $1.key }) {
+            staged.add(index: index, stagingURL: url, finalURL: context.spool.finalImageURL(job: job.id, index: index),
+                       sha256: plan.committed[index]!.outputSHA256, committed: true)
+        }
+        let work = plan.pending.map { ($0, plan.grant) } + plan.lost.map { ($0, plan.restoreGrants[plan.committed[$0]!.grant]) }
+        for (index, grant) in work.sorted(by: { $0.0 < $1.0 }) {
+            guard let grant else { continue }
+            guard let png = try render(spec, job: job, index: index, grant: grant, cancel: cancel) else { return .cancelled }
+            let sha = SHA256.hash(data: png).map { String(format: "%02x", $0) }.joined()
+            let recorded = plan.committed[index]
+            if let recorded, recorded.outputSHA256 != sha {
+                throw PipelineFailure(kind: .permanent, code: "render.not_reproducible",
+                    message: "image \(index) re-rendered to \(sha), but the ledger recorded \(recorded.outputSHA256) (model or renderer changed since delivery)")
+            }
+            let url = try stage(png, job: job, index: index)
+            staged.add(index: index, stagingURL: url, finalURL: context.spool.finalImageURL(job: job.id, index: index),
+                       sha256: sha, committed: recorded != nil)
+        }
+        return .staged
+    }
+
+    private func stage(_ png: Data, job: ClaimedJob, index: Int) throws -> URL {
+        let url = context.spool.stagingImageURL(job: job.id, index: index)
+        do {
+            unlink(url.path)
+            try FileIO.writeDurably(png, to: url)
+        } catch {
+            throw PipelineFailure.classify(error, code: "output.write_failed", context: "cannot write image \(index)")
+        }
+        return url
+    }
+
+    /// The PNG of image `index`, or nil when shutdown stopped the render.
+    private func render(_ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant, cancel: CancelFlag) throws -> Data? {
+        let settings = context.settings.get()
+        let rgb: TwinInference.RGBImage
+        do {
+            rgb = try renderer.render(spec.render, imageIndex: index, progress: progressReporter(job: job, index: index, cancel: cancel))
+        } catch let error as RenderError where error.code == "cancelled" {
+            return nil
+        } catch {
+            throw PipelineFailure(kind: .attempt, code: (error as? RenderError).map { "render." + $0.code } ?? "render.failed", message: "image \(index): \(error)")
+        }
+        do {
+            var image = try TwinImaging.RGBImage(width: rgb.width, height: rgb.height, pixels: rgb.pixels)
+            // Visible label first, then the invisible mark over every pixel (label included).
+            if AILabel.isApplied(configEnabled: settings.label, grantRequiresLabel: grant.terms.requiresLabel) {
+                try AILabel(configuration: settings.labelConfiguration).draw(on: &image)
+            }
+            let payload = RoyaltyEvent.watermarkPayload(eventID: RoyaltyEvent.eventID(job: job.id, imageIndex: index))
+            try InvisibleWatermark().embed(into: &image, payload: payload)
+            return try PNGCodec.encode(image, metadata: metadata(spec, job: job, index: index, grant: grant, payload: payload),
+                                       compressionLevel: settings.pngCompression)
+        } catch {
+            throw PipelineFailure(kind: .permanent, code: "imaging.failed", message: "image \(index): \(error)")
+        }
+    }
+
+    private func progressReporter(job: ClaimedJob, index: Int, cancel: CancelFlag) -> (Int, Int) -> Bool {
+        let interval = context.settings.get().progressInterval
+        var lastReport = Date.distantPast
+        return { step, total in
+            self.context.stats.progress(job.id, image: index, step: step)
+            if step == total || Date().timeIntervalSince(lastReport) >= interval {
+                lastReport = Date()
+                self.context.log.event("render.progress", job: job.id, ["image": .int(index), "step": .int(step), "steps": .int(total)])
+            }
+            return !cancel.isCancelled
+        }
+    }
+
+    /// XMP/IPTC provenance. The licence end is the last instant the grant covers (its
+    /// `validUntil` is exclusive), so a grant "until 2027-12-31" reads 2027-12-31T23:59:59Z.
+    private func metadata(_ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant, payload: UInt64) -> ProvenanceMetadata {
+        ProvenanceMetadata(
+            jobID: job.id, imageIndex: index, twinID: spec.twin, licenseeName: spec.licensee, licenseeID: spec.licensee,
+            grantUID: grant.uid, licenceStart: grant.terms.validFrom, licenceEnd: grant.terms.validUntil.addingTimeInterval(-1),
+            region: spec.territory, mediaConstraint: spec.purpose, modelReleaseStatus: .limited, payload: payload,
+            modelPackageHash: context.model.packageHash, software: "twinrender", creationTime: job.arrival)
+    }
+}
