@@ -40,9 +40,11 @@ extension RoyaltyStatement {
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain strings and integers cannot fail.
-        let data = try! encoder.encode(JSONForm(self))
-        return String(decoding: data, as: UTF8.self) + "\n"
+        do {
+            return String(decoding: try encoder.encode(JSONForm(self)), as: UTF8.self) + "\n"
+        } catch {
+            preconditionFailure("encoding plain strings and integers cannot fail: \(error)")
+        }
     }
 
     private static func csvField(_ field: String) -> String {
