@@ -234,12 +234,12 @@ extension LedgerVerifier {
         return (decoded, cursor)
     }
 
-    /// Checks that the segment still reaches its signed head: at least `head.seq` lines and
-    /// `head.size` bytes, and line `head.seq` is the event the head commits.
+    /// Checks that the segment still reaches its signed head: at least `head.seq` complete lines,
+    /// and line `head.seq` is the event the head commits, ending at byte `head.size`.
     fileprivate mutating func compare(_ head: SignedHead, with decoded: [RoyaltyEvent?], lines: [Range<Int>],
                                       size: Int, path: String) {
         guard head.seq > 0 else { return }
-        guard Int64(lines.count) >= head.seq, Int64(size) >= head.size else {
+        guard Int64(lines.count) >= head.seq else {
             add(path, lines.count + 1, .segmentTruncated,
                 "segment has \(lines.count) complete lines (\(size) bytes), its signed head commits \(head.seq) events "
                     + "(\(head.size) bytes): committed events were removed from the end")

@@ -67,7 +67,7 @@ public struct RoyaltyStatement: Sendable, Hashable {
 
     /// The statement of `model` for `period` from `events`, which the caller has verified.
     static func build(events: some Sequence<RoyaltyEvent>, model: String, period: StatementPeriod,
-                      createdAt: UTCTimestamp, sender: String) throws -> RoyaltyStatement {
+                      createdAt: UTCTimestamp, sender: String = "twinrender") throws -> RoyaltyStatement {
         var groups = [LineKey: [RoyaltyEvent]]()
         for event in events where event.model == model && period.contains(event.deliveredAt) {
             groups[LineKey(currency: event.currency, licensee: event.licensee, purpose: event.purpose,
