@@ -20,7 +20,8 @@
 //   signed line and its newline with one write(2), fsync; rewrite the signed head (temporary file,
 //   fsync, rename, fsync the directory). The head's rename is the commit point: append returns only
 //   after it. A failed line write is truncated away; if even that fails, the ledger refuses further
-//   appends (`damaged`). A failed head write is retried at the start of the next append.
+//   appends (`damaged`). A failed head write is retried at the start of the next append. An
+//   append waits at most 30 s for the directory lock, then fails with a transient `io` error.
 // Failure modes: see `LedgerError`.
 
 import Crypto
@@ -69,6 +70,8 @@ public final class RoyaltyLedger: @unchecked Sendable {
     private var byID: [String: RoyaltyEvent]
     private var headPending: Bool
     private var failed: LedgerError?
+    /// How long an append waits for `.append.lock` before failing with a transient `io` error.
+    var appendLockTimeout: Duration = .seconds(30)
 
     /// Opens (creating if needed) `host`'s segment in `directory`, recovering a torn tail.
     /// - Parameters:
@@ -132,7 +135,8 @@ public final class RoyaltyLedger: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let failed { throw failed }
-        return try SegmentIO.withLock(fd: appendLockFD, path: directory.appendingPathComponent(SegmentIO.appendLockName).path) {
+        let lockPath = directory.appendingPathComponent(SegmentIO.appendLockName).path
+        return try SegmentIO.withLock(fd: appendLockFD, path: lockPath, timeout: appendLockTimeout) {
             try checkSegmentUnchanged()
             if headPending { try writeHead() }
             if let existing = try deliveredEvent(for: draft) { return existing }

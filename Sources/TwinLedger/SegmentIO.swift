@@ -122,10 +122,16 @@ enum SegmentIO {
         throw LedgerError.io(SystemCallError("flock", path))
     }
 
-    /// Runs `body` holding an exclusive `flock` on `fd` (waiting for it).
-    static func withLock<T>(fd: Int32, path: String, _ body: () throws -> T) throws -> T {
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw LedgerError.io(SystemCallError("flock", path)) }
+    /// Runs `body` holding an exclusive `flock` on `fd`, waiting at most `timeout` for it; a lock
+    /// held longer (a hung or hostile process) fails with a transient `io` error (EWOULDBLOCK).
+    static func withLock<T>(fd: Int32, path: String, timeout: Duration = .seconds(30), _ body: () throws -> T) throws -> T {
+        let deadline = ContinuousClock.now + timeout
+        var pause: UInt32 = 500   // microseconds, doubling up to 50 ms
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else { throw LedgerError.io(SystemCallError("flock", path)) }
+            guard ContinuousClock.now < deadline else { throw LedgerError.io(SystemCallError("flock", path, errno: EWOULDBLOCK)) }
+            usleep(pause)
+            pause = min(pause * 2, 50_000)
         }
         defer { flock(fd, LOCK_UN) }
         return try body()

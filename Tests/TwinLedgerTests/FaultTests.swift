@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TwinBase
 import Testing
 @testable import TwinLedger
@@ -117,5 +120,26 @@ import Testing
             }
             #expect(try Data(contentsOf: ledger.segmentURL) == after, "\(damage)")   // the writer added nothing
         }
+    }
+}
+
+@Suite struct AppendLockTests {
+    @Test func heldDirectoryLockFailsTheAppendTransientlyAndWritesNothing() throws {
+        let dir = makeTempDirectory()
+        let ledger = try openLedger(dir)
+        ledger.appendLockTimeout = .milliseconds(200)
+        let holder = open(dir.appendingPathComponent(".append.lock").path, O_RDWR)
+        #expect(holder >= 0)
+        defer { close(holder) }
+        #expect(flock(holder, LOCK_EX) == 0)
+        do {
+            _ = try ledger.append(sampleDraft())
+            Issue.record("appended without the directory lock")
+        } catch let error as LedgerError {
+            #expect(error.isTransient, "\(error)")
+        }
+        #expect(try segmentLines(ledger.segmentURL).isEmpty)
+        flock(holder, LOCK_UN)
+        #expect(try ledger.append(sampleDraft()).seq == 1)   // works again once the lock is free
     }
 }
