@@ -2,6 +2,7 @@
 // for damaged segments), so an operator can act on the message alone.
 // Reference: swift-service-lifecycle's public error style (a struct wrapping a private enum,
 // exposed as static members).
+// Failure modes: none (values only); `description` never fails.
 
 import TwinBase
 #if canImport(Glibc)

@@ -7,6 +7,7 @@
 // Failure modes: any damaged complete line, chain break or a segment that shrank throws
 // `LedgerError.damagedSegment(file:line:reason:)`; nothing past it is indexed, and the next refresh
 // fails the same way. Not thread-safe: owners serialize access.
+// Reference: an incremental reader of append-only logs (offset per file, like a Kafka consumer position).
 
 import Foundation
 import TwinBase

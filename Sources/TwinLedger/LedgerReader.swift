@@ -5,6 +5,7 @@
 // quota must not be computed from a ledger that cannot be trusted); a duplicated event id is
 // counted once and never makes a lookup throw; a missing directory is empty. Lookups check hashes
 // and chains but not signatures; `verify(hostKeys:)` checks everything.
+// Reference: Certificate Transparency's split between a log client (lookups) and an auditor (`verify`).
 
 import Crypto
 import Foundation

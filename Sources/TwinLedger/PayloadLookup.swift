@@ -8,6 +8,7 @@
 // `verify(hostKeys:)`'s question.
 // Failure modes: a ledger directory that does not exist or cannot be listed throws `LedgerError.io`;
 // a segment that cannot be read is listed in `unreadableSegments` and the scan carries on.
+// Reference: C2PA's soft-binding lookup: a watermark identifies the manifest (here, the event).
 
 import Foundation
 #if canImport(Glibc)

@@ -5,6 +5,7 @@
 // (which only `LedgerReader.verify(hostKeys:)` makes) and refuses a ledger with any problem.
 // Failure modes: a ledger that does not verify throws `unverifiedLedger` naming its first problem;
 // a sum past Int64 throws `amountOverflow` instead of wrapping.
+// Reference: DDEX DSR flat-file statements (header + summary lines per usage).
 
 import TwinBase
 

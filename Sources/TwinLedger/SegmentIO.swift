@@ -3,6 +3,7 @@
 // descriptor, flock, and line splitting. Kept apart so the ledger logic reads as logic.
 // Failure modes: every failing call throws `LedgerError.io` (from a `SystemCallError`) with the
 // path, the operation and errno; a missing file reads as empty where noted.
+// Reference: POSIX pread(2), fstat(2)/stat(2), flock(2); TwinBase `DurableFile` for the rest.
 
 import Foundation
 import TwinBase

@@ -3,6 +3,8 @@
 // whose first column is the record type. `HEAD` rows carry a section's header and totals, `LINE`
 // rows its summary lines; a statement with no deliveries has one `HEAD` row with an empty currency.
 // JSON: `{"header": {...}, "sections": [{..., "lines": [...]}]}`, keys sorted, amounts as integers.
+// Reference: RFC 4180 (CSV quoting), DDEX DSR record types.
+// Failure modes: none; JSON encoding of plain strings and integers cannot fail (a precondition says so).
 
 import Foundation
 import TwinBase
