@@ -63,7 +63,7 @@ public final class RoyaltyLedger: @unchecked Sendable {
     private let lock = NSLock()
     private let signingKey: Curve25519.Signing.PrivateKey
     private let fd: Int32
-    private let appendLockFD: Int32
+    private var appendLockFD: Int32
     private var size: Int
     private var lastSeq: Int64
     private var lastHash: String
@@ -83,10 +83,10 @@ public final class RoyaltyLedger: @unchecked Sendable {
                 previousKeys: [Curve25519.Signing.PublicKey] = []) throws {
         guard HostName.isValid(host) else { throw LedgerError.invalidHost(host) }
         let paths = try SegmentPaths(directory: directory, host: host)
-        let appendLockFD = try Self.openAppendLock(paths.appendLock)
+        var appendLockFD = try SegmentIO.openLockFile(paths.appendLock)
         var opened = false
         defer { if !opened { close(appendLockFD) } }
-        let (fd, head) = try SegmentIO.withLock(fd: appendLockFD, path: paths.appendLock) {
+        let (fd, head) = try SegmentIO.withLockFile(fd: &appendLockFD, path: paths.appendLock, timeout: .seconds(30)) {
             try Self.openSegment(paths)
         }
         defer { if !opened { close(fd) } }
@@ -136,7 +136,7 @@ public final class RoyaltyLedger: @unchecked Sendable {
         defer { lock.unlock() }
         if let failed { throw failed }
         let lockPath = directory.appendingPathComponent(SegmentIO.appendLockName).path
-        return try SegmentIO.withLock(fd: appendLockFD, path: lockPath, timeout: appendLockTimeout) {
+        return try SegmentIO.withLockFile(fd: &appendLockFD, path: lockPath, timeout: appendLockTimeout) {
             try checkSegmentUnchanged()
             if headPending { try writeHead() }
             if let existing = try deliveredEvent(for: draft) { return existing }
@@ -245,13 +245,6 @@ struct SegmentPaths {
 }
 
 extension RoyaltyLedger {
-    /// Opens (creating) the directory-wide append lock file.
-    fileprivate static func openAppendLock(_ path: String) throws -> Int32 {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw LedgerError.io(SystemCallError("open", path)) }
-        return fd
-    }
-
     /// Reads the signed head and opens and locks the segment, refusing a segment whose head is
     /// missing or a head whose segment is missing.
     fileprivate static func openSegment(_ paths: SegmentPaths) throws -> (Int32, SignedHead?) {

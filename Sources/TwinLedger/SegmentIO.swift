@@ -107,10 +107,11 @@ enum SegmentIO {
         guard ftruncate(fd, off_t(size)) == 0 else { throw LedgerError.io(SystemCallError("truncate", path)) }
     }
 
-    /// Opens `path` read-write with `O_APPEND`; with `create`, creates it (mode 0644) when missing.
+    /// Opens `path` read-write with `O_APPEND`, not following a symlink; with `create`, creates it
+    /// (mode 0644) when missing.
     /// Returns nil when it does not exist and `create` is false.
     static func openForAppend(path: String, create: Bool) throws -> Int32? {
-        let fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0o644)
+        let fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0o644)
         if fd >= 0 { return fd }
         if errno == ENOENT && !create { return nil }
         throw LedgerError.io(SystemCallError("open", path))
@@ -136,6 +137,32 @@ enum SegmentIO {
         }
         defer { flock(fd, LOCK_UN) }
         return try body()
+    }
+
+    /// Opens (creating, mode 0644) a lock file.
+    static func openLockFile(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw LedgerError.io(SystemCallError("open", path)) }
+        return fd
+    }
+
+    /// `withLock` on the lock file at `path` open as `fd`, making sure the lock taken is on the file
+    /// that the path names now: a lock file deleted or replaced while open would let two writers
+    /// "hold" two different files, so `fd` is reopened and the lock taken again.
+    static func withLockFile<T>(fd: inout Int32, path: String, timeout: Duration, _ body: () throws -> T) throws -> T {
+        for _ in 0..<5 {
+            let current = fd
+            let result: T? = try withLock(fd: current, path: path, timeout: timeout) {
+                guard let onDisk = try identity(path: path), onDisk.isSameFile(as: try identity(fd: current, path: path)) else {
+                    return nil
+                }
+                return try body()
+            }
+            if let result { return result }
+            close(fd)
+            fd = try openLockFile(path)
+        }
+        throw LedgerError.io(SystemCallError("flock", path, errno: EAGAIN))
     }
 
     /// Ranges of the complete (newline-terminated) lines of `bytes`, without their newlines, and the

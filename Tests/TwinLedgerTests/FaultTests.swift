@@ -143,3 +143,31 @@ import Testing
         #expect(try ledger.append(sampleDraft()).seq == 1)   // works again once the lock is free
     }
 }
+
+@Suite struct AppendLockFileTests {
+    @Test func deletedLockFileIsRecreatedAndStillSerialisesHosts() async throws {
+        let dir = makeTempDirectory()
+        let h1 = try openLedger(dir, host: "h1")
+        _ = try h1.append(sampleDraft(job: "before"))
+        try FileManager.default.removeItem(at: dir.appendingPathComponent(".append.lock"))
+        // h1 still has the unlinked lock file open; h2 creates a new one. They must lock the same file.
+        let h2 = try openLedger(dir, host: "h2")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for ledger in [h1, h2] {
+                group.addTask { for i in 0..<40 { _ = try ledger.append(sampleDraft(job: "after-\(i)")) } }
+            }
+            try await group.waitForAll()
+        }
+        #expect(h1.localCount + h2.localCount == 41)
+        #expect(verify(dir, hosts: ["h1", "h2"]).isValid)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(".append.lock").path))
+    }
+
+    @Test func segmentReplacedBySymlinkIsNotFollowedAtOpen() throws {
+        let dir = makeTempDirectory()
+        let elsewhere = makeTempDirectory().appendingPathComponent("target.jsonl")
+        try Data().write(to: elsewhere)
+        try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent("h.jsonl"), withDestinationURL: elsewhere)
+        #expect(throws: LedgerError.self) { try openLedger(dir) }
+    }
+}
