@@ -1,10 +1,14 @@
-// Role: the one text form of a royalty event. A line is a JSON object with the keys below, in this
-// order, no whitespace, integers in plain decimal, strings with minimal escaping (`\"`, `\\`, and
-// `\b \f \n \r \t` / `\u00XX` for control characters; everything else raw UTF-8). `hash` is
-// SHA-256 over the same object without its final `hash` member.
+// Role: the one text form of a royalty event and its seal. A line is a JSON object with the keys
+// below, in this order, no whitespace, integers in plain decimal, strings with minimal escaping
+// (`\"`, `\\`, and `\b \f \n \r \t` / `\u00XX` for control characters; everything else raw UTF-8).
+// The *body* is the object up to `prev_hash`; `hash` is SHA-256 over the body's bytes, and
+// `signature` the host's Ed25519 signature over `twinrender.ledger.event.v2\n` + the body's bytes.
+// Reference: "canonical bytes are what is signed, and verification re-serialises and compares"
+// (TUF canonical JSON, Certificate Transparency); Ed25519 as RFC 8032 (swift-crypto Curve25519).
 // Failure modes: decoding reports a `LineDefect` (never crashes): not JSON or a missing/mistyped
 // field (`malformed`), JSON that is not byte-for-byte canonical (`notCanonical`), a `hash` that does
-// not match (`hashMismatch`), or fields that contradict each other (`inconsistent`).
+// not match (`hashMismatch`), or fields that contradict each other (`inconsistent`). Whether the
+// signature is the right host's is `isSigned(_:byAnyOf:)`'s question (the reader needs the keys).
 
 import Crypto
 import Foundation
@@ -28,46 +32,68 @@ enum LineDefect: Error, Equatable {
 }
 
 enum CanonicalLine {
-    /// The canonical object without `hash`, as text.
+    /// Value of the leading `v` member: the line format's version.
+    static let formatVersion = 2
+
+    /// What the host signs in front of an event body (domain separation from signed heads).
+    static let signaturePrefix = "twinrender.ledger.event.v2\n"
+
+    /// The canonical object without `hash` and `signature`, as text.
     static func body(of e: RoyaltyEvent) -> String {
-        var out = "{"
-        var first = true
-        func key(_ k: String) { out += first ? "\"\(k)\":" : ",\"\(k)\":"; first = false }
-        func str(_ k: String, _ v: String) { key(k); out += quoted(v) }
-        func int<I: BinaryInteger>(_ k: String, _ v: I) { key(k); out += String(v) }
-        str("event_id", e.eventID); str("job", e.job); int("image_index", e.imageIndex)
-        str("twin", e.twin); str("model", e.model); str("licensee", e.licensee); str("grant", e.grant)
-        str("grant_hash", e.grantHash); str("purpose", e.purpose); str("territory", e.territory)
-        str("delivered_at", e.deliveredAt.description); str("output_sha256", e.outputSHA256)
-        str("watermark_payload", RoyaltyEvent.watermarkPayloadHex(e.watermarkPayload))
-        int("amount", e.amount); int("agency_commission", e.agencyCommission); str("currency", e.currency)
-        str("due_date", e.dueDate.description); str("host", e.host); int("seq", e.seq)
-        str("prev_hash", e.prevHash)
-        return out + "}"
+        var out = CanonicalJSON()
+        out.int("v", formatVersion)
+        out.string("event_id", e.eventID); out.string("job", e.job); out.int("image_index", e.imageIndex)
+        out.string("twin", e.twin); out.string("model", e.model); out.string("licensee", e.licensee)
+        out.string("order_signer", e.orderSigner); out.string("order_sha256", e.orderSHA256)
+        out.string("grant", e.grant); out.string("grant_hash", e.grantHash); out.string("purpose", e.purpose)
+        out.string("territory", e.territory); out.string("delivered_at", e.deliveredAt.description)
+        out.string("output_sha256", e.outputSHA256)
+        out.string("watermark_payload", RoyaltyEvent.watermarkPayloadHex(e.watermarkPayload))
+        out.int("amount", e.amount); out.int("commission_basis_points", e.commissionBasisPoints)
+        out.int("agency_commission", e.agencyCommission); out.string("currency", e.currency)
+        out.string("due_date", e.dueDate.description); out.string("host", e.host); out.int("seq", e.seq)
+        out.string("prev_hash", e.prevHash)
+        return out.text
     }
 
     /// SHA-256 of `body`, lowercase hex.
     static func hash(ofBody body: String) -> String { hex(SHA256.hash(data: Data(body.utf8))) }
 
-    /// The full line (without its newline): the body with `"hash"` appended as the last member.
-    static func line(of e: RoyaltyEvent) -> String { line(body: body(of: e), hash: e.hash) }
+    /// The bytes the host signs for an event with this body.
+    static func signedMessage(body: String) -> Data { Data((signaturePrefix + body).utf8) }
 
-    private static func line(body: String, hash: String) -> String {
-        String(body.dropLast()) + ",\"hash\":\(quoted(hash))}"
+    /// The full line (without its newline): the body with `hash` and `signature` appended.
+    static func line(of e: RoyaltyEvent) -> String { line(body: body(of: e), hash: e.hash, signature: e.signature) }
+
+    private static func line(body: String, hash: String, signature: Data) -> String {
+        String(body.dropLast()) + ",\"hash\":\(CanonicalJSON.quoted(hash)),\"signature\":\"\(signature.base64EncodedString())\"}"
     }
 
-    /// Parses and checks one line (without its newline).
+    /// `event` (with its segment fields set) with its hash computed and signed by `key`.
+    static func sealed(_ event: RoyaltyEvent, key: Curve25519.Signing.PrivateKey) throws -> RoyaltyEvent {
+        let body = body(of: event)
+        let signature: Data
+        do { signature = try key.signature(for: signedMessage(body: body)) } catch {
+            throw LedgerError.signingFailed("\(error)")
+        }
+        return event.with(host: event.host, seq: event.seq, prevHash: event.prevHash,
+                          hash: hash(ofBody: body), signature: signature)
+    }
+
+    /// Whether `event`'s signature verifies under one of `keys`.
+    static func isSigned(_ event: RoyaltyEvent, byAnyOf keys: [Curve25519.Signing.PublicKey]) -> Bool {
+        let message = signedMessage(body: body(of: event))
+        return keys.contains { $0.isValidSignature(event.signature, for: message) }
+    }
+
+    /// Parses and checks one line (without its newline); the signature is decoded, not verified.
     static func decode(_ bytes: ArraySlice<UInt8>) -> Result<RoyaltyEvent, LineDefect> {
         let wire: Wire
-        do {
-            wire = try JSONDecoder().decode(Wire.self, from: Data(bytes))
-        } catch let DecodingError.keyNotFound(key, _) {
-            return .failure(.malformed("missing field \(key.stringValue)"))
-        } catch let DecodingError.typeMismatch(_, context) {
-            return .failure(.malformed("wrong type for \(context.codingPath.map(\.stringValue).joined(separator: "."))"))
-        } catch {
-            return .failure(.malformed("not a JSON object"))
+        switch decodeWire(bytes) {
+        case .failure(let defect): return .failure(defect)
+        case .success(let decoded): wire = decoded
         }
+        guard wire.v == formatVersion else { return .failure(.malformed("format version \(wire.v), expected \(formatVersion)")) }
         guard let deliveredAt = UTCTimestamp(iso8601: wire.delivered_at) else {
             return .failure(.malformed("delivered_at is not YYYY-MM-DDTHH:MM:SSZ"))
         }
@@ -77,18 +103,36 @@ enum CanonicalLine {
         guard isLowerHex(wire.watermark_payload, count: 16), let payload = UInt64(wire.watermark_payload, radix: 16) else {
             return .failure(.malformed("watermark_payload is not 16 lowercase hex digits"))
         }
+        guard let signature = Data(base64Encoded: wire.signature), signature.count == 64 else {
+            return .failure(.malformed("signature is not 64 bytes of base64"))
+        }
         let event = RoyaltyEvent(
             eventID: wire.event_id, job: wire.job, imageIndex: wire.image_index, twin: wire.twin, model: wire.model,
-            licensee: wire.licensee, grant: wire.grant, grantHash: wire.grant_hash, purpose: wire.purpose,
-            territory: wire.territory, deliveredAt: deliveredAt, outputSHA256: wire.output_sha256,
-            watermarkPayload: payload, amount: wire.amount, agencyCommission: wire.agency_commission,
+            licensee: wire.licensee, orderSigner: wire.order_signer, orderSHA256: wire.order_sha256, grant: wire.grant,
+            grantHash: wire.grant_hash, purpose: wire.purpose, territory: wire.territory, deliveredAt: deliveredAt,
+            outputSHA256: wire.output_sha256, watermarkPayload: payload, amount: wire.amount,
+            commissionBasisPoints: wire.commission_basis_points, agencyCommission: wire.agency_commission,
             currency: wire.currency, dueDate: dueDate, host: wire.host, seq: wire.seq, prevHash: wire.prev_hash,
-            hash: wire.hash)
+            hash: wire.hash, signature: signature)
         let body = body(of: event)
-        guard line(body: body, hash: event.hash).utf8.elementsEqual(bytes) else { return .failure(.notCanonical) }
+        guard line(body: body, hash: event.hash, signature: signature).utf8.elementsEqual(bytes) else {
+            return .failure(.notCanonical)
+        }
         guard hash(ofBody: body) == event.hash else { return .failure(.hashMismatch) }
         if let reason = inconsistency(in: event) { return .failure(.inconsistent(reason)) }
         return .success(event)
+    }
+
+    private static func decodeWire(_ bytes: ArraySlice<UInt8>) -> Result<Wire, LineDefect> {
+        do {
+            return .success(try JSONDecoder().decode(Wire.self, from: Data(bytes)))
+        } catch let DecodingError.keyNotFound(key, _) {
+            return .failure(.malformed("missing field \(key.stringValue)"))
+        } catch let DecodingError.typeMismatch(_, context) {
+            return .failure(.malformed("wrong type for \(context.codingPath.map(\.stringValue).joined(separator: "."))"))
+        } catch {
+            return .failure(.malformed("not a JSON object"))
+        }
     }
 
     /// What a hash-valid line can still get wrong: derived fields and value ranges.
@@ -99,16 +143,44 @@ enum CanonicalLine {
         if e.watermarkPayload != RoyaltyEvent.watermarkPayload(eventID: e.eventID) {
             return "watermark_payload does not derive from event_id"
         }
-        if e.amount < 0 || e.agencyCommission < 0 || e.agencyCommission > e.amount {
-            return "amounts out of range"
+        if e.amount < 0 || !(0...10_000).contains(e.commissionBasisPoints) { return "amounts out of range" }
+        if e.agencyCommission != RoyaltyEvent.agencyCommission(amount: e.amount, basisPoints: e.commissionBasisPoints) {
+            return "agency_commission is not amount x commission_basis_points / 10000 rounded half up"
         }
         if !isCurrencyCode(e.currency) { return "currency is not three uppercase letters" }
+        if !isLowerHex(e.orderSHA256, count: 64) { return "order_sha256 is not 64 lowercase hex digits" }
+        if !HostName.isValid(e.host) { return "host is not a valid host name" }
         if e.seq < 1 { return "seq must start at 1" }
         if !isLowerHex(e.prevHash, count: 64) { return "prev_hash is not 64 lowercase hex digits" }
         return nil
     }
 
-    private static func quoted(_ s: String) -> String {
+    /// The line's fields as JSON spells them.
+    private struct Wire: Decodable {
+        let v: Int
+        let event_id: String, job: String, image_index: Int, twin: String, model: String, licensee: String
+        let order_signer: String, order_sha256: String
+        let grant: String, grant_hash: String, purpose: String, territory: String, delivered_at: String
+        let output_sha256: String, watermark_payload: String, amount: Int64, commission_basis_points: Int
+        let agency_commission: Int64, currency: String, due_date: String, host: String, seq: Int64
+        let prev_hash: String, hash: String, signature: String
+    }
+}
+
+/// Builds one canonical JSON object member by member (keys in call order, minimal escaping).
+struct CanonicalJSON {
+    private var out = "{"
+
+    /// The object so far, closed.
+    var text: String { out + "}" }
+
+    mutating func string(_ key: String, _ value: String) { member(key); out += Self.quoted(value) }
+
+    mutating func int<I: BinaryInteger>(_ key: String, _ value: I) { member(key); out += String(value) }
+
+    private mutating func member(_ key: String) { out += (out == "{" ? "" : ",") + Self.quoted(key) + ":" }
+
+    static func quoted(_ s: String) -> String {
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
             return "\"" + s + "\""
         }
@@ -129,13 +201,5 @@ enum CanonicalLine {
             }
         }
         return out + "\""
-    }
-
-    /// The line's fields as JSON spells them.
-    private struct Wire: Decodable {
-        let event_id: String, job: String, image_index: Int, twin: String, model: String, licensee: String
-        let grant: String, grant_hash: String, purpose: String, territory: String, delivered_at: String
-        let output_sha256: String, watermark_payload: String, amount: Int64, agency_commission: Int64
-        let currency: String, due_date: String, host: String, seq: Int64, prev_hash: String, hash: String
     }
 }

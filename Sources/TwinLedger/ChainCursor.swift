@@ -1,5 +1,7 @@
 // Role: the per-segment chain rule, shared by the strict readers and by `verify`: line n has
 // `seq == n`, `prev_hash ==` line n-1's `hash` (64 zeros for line 1) and the segment's host.
+// Reference: the hash-chained log of Certificate Transparency / Rekor, one chain per writer.
+// Failure modes: none thrown; `advance` returns the kind and message of the first rule a line breaks.
 
 /// Walks one segment's lines in file order and reports where the chain breaks.
 struct ChainCursor {

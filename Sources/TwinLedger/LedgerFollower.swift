@@ -2,6 +2,7 @@
 // appended since the last poll (no inotify: works the same on NFS-shared spools).
 // Failure modes: a damaged complete line ends the stream with `LedgerError.damagedSegment`; a
 // line still being written is picked up on a later poll once its newline is there.
+// Reference: `tail -F` semantics over several files; polling as the source of truth (river, graphile/worker).
 
 import Foundation
 

@@ -4,9 +4,11 @@
 // line, because quotas are computed from it), this scan is tolerant: a damaged or unterminated
 // line is skipped and counted, so an image can still be traced through the intact lines of a
 // damaged ledger. Each matching line has passed its own checks (canonical form, hash, event id and
-// payload derivation); whether the chain around it is intact is `verify()`'s question.
+// payload derivation); whether the chain around it is intact and its signature the host's is
+// `verify(hostKeys:)`'s question.
 // Failure modes: a ledger directory that does not exist or cannot be listed throws `LedgerError.io`;
 // a segment that cannot be read is listed in `unreadableSegments` and the scan carries on.
+// Reference: C2PA's soft-binding lookup: a watermark identifies the manifest (here, the event).
 
 import Foundation
 #if canImport(Glibc)
@@ -37,7 +39,7 @@ public struct PayloadLookup: Sendable {
     /// Complete lines that decoded and passed their own checks.
     public let eventCount: Int
     /// Complete lines that did not (malformed, edited, bad hash) plus unterminated tails; a
-    /// payload on such a line cannot be trusted and is not matched. `LedgerReader.verify()` says why.
+    /// payload on such a line cannot be trusted and is not matched. `LedgerReader.verify(hostKeys:)` says why.
     public let skippedLines: Int
     /// `path: error` for segments that could not be read.
     public let unreadableSegments: [String]
@@ -49,7 +51,7 @@ extension LedgerReader {
     /// from scratch on every call. Throws `LedgerError.io` when the directory does not exist or
     /// cannot be listed.
     public func events(watermarkPayload payload: UInt64) throws -> PayloadLookup {
-        guard let names = try SegmentIO.listDirectory(directory) else {
+        guard let names = try SegmentIO.names(in: directory) else {
             throw LedgerError.io(path: directory.path, operation: "opendir", errno: ENOENT)
         }
         var matches = [PayloadMatch]()

@@ -1,7 +1,11 @@
 // Role: a model's royalty statement for one month, modelled on DDEX DSR flat files (a header,
 // then one summary line per licensee x purpose x territory). Amounts are integer minor units,
 // summed exactly; each currency is its own section with its own totals, never added to another.
-// Failure modes: a sum past Int64 throws `amountOverflow` instead of wrapping.
+// Statements come only from verified events: the public builder takes a `LedgerVerification`
+// (which only `LedgerReader.verify(hostKeys:)` makes) and refuses a ledger with any problem.
+// Failure modes: a ledger that does not verify throws `unverifiedLedger` naming its first problem;
+// a sum past Int64 throws `amountOverflow` instead of wrapping.
+// Reference: DDEX DSR flat-file statements (header + summary lines per usage).
 
 import TwinBase
 
@@ -49,11 +53,22 @@ public struct RoyaltyStatement: Sendable, Hashable {
     /// Summary lines across all sections.
     public var lineCount: Int { sections.reduce(0) { $0 + $1.lines.count } }
 
-    /// Builds the statement of `model` for `period` from `events` (events of other models and other
-    /// months are ignored). Deterministic: the same events in any order give the same statement.
-    /// - Throws: `amountOverflow` when a total does not fit in Int64.
-    public static func build(events: some Sequence<RoyaltyEvent>, model: String, period: StatementPeriod,
+    /// Builds the statement of `model` for `period` from a verified ledger (events of other models
+    /// and other months are ignored). Deterministic: the same ledger gives the same statement.
+    /// - Throws: `unverifiedLedger` when `verification` found any problem (nothing is paid from a
+    ///   ledger that does not verify: fix or explain the problem first); `amountOverflow` when a
+    ///   total does not fit in Int64.
+    public static func build(from verification: LedgerVerification, model: String, period: StatementPeriod,
                              createdAt: UTCTimestamp, sender: String = "twinrender") throws -> RoyaltyStatement {
+        if let problem = verification.firstProblem {
+            throw LedgerError.unverifiedLedger(problem: problem.description, problemCount: verification.problems.count)
+        }
+        return try build(events: verification.events, model: model, period: period, createdAt: createdAt, sender: sender)
+    }
+
+    /// The statement of `model` for `period` from `events`, which the caller has verified.
+    static func build(events: some Sequence<RoyaltyEvent>, model: String, period: StatementPeriod,
+                      createdAt: UTCTimestamp, sender: String = "twinrender") throws -> RoyaltyStatement {
         var groups = [LineKey: [RoyaltyEvent]]()
         for event in events where event.model == model && period.contains(event.deliveredAt) {
             groups[LineKey(currency: event.currency, licensee: event.licensee, purpose: event.purpose,

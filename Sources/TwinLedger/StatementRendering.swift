@@ -3,6 +3,8 @@
 // whose first column is the record type. `HEAD` rows carry a section's header and totals, `LINE`
 // rows its summary lines; a statement with no deliveries has one `HEAD` row with an empty currency.
 // JSON: `{"header": {...}, "sections": [{..., "lines": [...]}]}`, keys sorted, amounts as integers.
+// Reference: RFC 4180 (CSV quoting), DDEX DSR record types.
+// Failure modes: none; JSON encoding of plain strings and integers cannot fail (a precondition says so).
 
 import Foundation
 import TwinBase
@@ -40,9 +42,11 @@ extension RoyaltyStatement {
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain strings and integers cannot fail.
-        let data = try! encoder.encode(JSONForm(self))
-        return String(decoding: data, as: UTF8.self) + "\n"
+        do {
+            return String(decoding: try encoder.encode(JSONForm(self)), as: UTF8.self) + "\n"
+        } catch {
+            preconditionFailure("encoding plain strings and integers cannot fail: \(error)")
+        }
     }
 
     private static func csvField(_ field: String) -> String {

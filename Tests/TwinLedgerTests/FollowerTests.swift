@@ -6,11 +6,11 @@ import Testing
 @Suite struct FollowerTests {
     @Test func pollReturnsOnlyNewCompleteEvents() throws {
         let dir = makeTempDirectory()
-        let a = try RoyaltyLedger(directory: dir, host: "a")
+        let a = try openLedger(dir, host: "a")
         try appendEvents(a, count: 2, prefix: "old")
         let follower = try LedgerFollower(directory: dir)
         #expect(try follower.poll().isEmpty)
-        let b = try RoyaltyLedger(directory: dir, host: "b")
+        let b = try openLedger(dir, host: "b")
         let new = try appendEvents(b, count: 2, prefix: "b") + appendEvents(a, count: 1, prefix: "new")
         #expect(try follower.poll().map(\.eventID) == [new[2], new[0], new[1]].map(\.eventID))
         #expect(try follower.poll().isEmpty)
@@ -19,7 +19,7 @@ import Testing
 
     @Test func lineBeingWrittenIsReportedOnceComplete() throws {
         let dir = makeTempDirectory()
-        let source = try RoyaltyLedger(directory: makeTempDirectory(), host: "h")
+        let source = try openLedger(makeTempDirectory(), host: "h")
         let event = try source.append(sampleDraft())
         let segment = dir.appendingPathComponent("h.jsonl")
         let line = CanonicalLine.line(of: event) + "\n"
@@ -32,7 +32,7 @@ import Testing
 
     @Test func streamYieldsAppendedEvents() async throws {
         let dir = makeTempDirectory()
-        let ledger = try RoyaltyLedger(directory: dir, host: "h")
+        let ledger = try openLedger(dir, host: "h")
         let follower = try LedgerFollower(directory: dir)
         let appended = try appendEvents(ledger, count: 3)
         var seen = [RoyaltyEvent]()

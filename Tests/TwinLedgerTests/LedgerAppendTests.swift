@@ -6,7 +6,7 @@ import Testing
 @Suite struct LedgerAppendTests {
     @Test func eventsChainByHashAndSequence() throws {
         let dir = makeTempDirectory()
-        let ledger = try RoyaltyLedger(directory: dir, host: "render-1")
+        let ledger = try openLedger(dir, host: "render-1")
         let events = try appendEvents(ledger, count: 5)
         #expect(events.map(\.seq) == [1, 2, 3, 4, 5])
         #expect(events[0].prevHash == RoyaltyEvent.genesisHash)
@@ -15,22 +15,30 @@ import Testing
         let lines = try segmentLines(ledger.segmentURL)
         #expect(lines.count == 5)
         #expect(lines[0] == CanonicalLine.line(of: events[0]))
-        #expect(ledger.reader.verify().isValid)
+        #expect(verify(dir, hosts: ["render-1"]).isValid)
         #expect(ledger.segmentURL.lastPathComponent == "render-1.jsonl")
+        #expect(ledger.headURL.lastPathComponent == "render-1.jsonl.head")
+        for event in events { #expect(CanonicalLine.isSigned(event, byAnyOf: [hostKey("render-1").publicKey])) }
+        #expect(!CanonicalLine.isSigned(events[0], byAnyOf: [hostKey("render-2").publicKey]))
     }
 
     @Test func lineHasTheIssueFieldsInOrder() throws {
-        let ledger = try RoyaltyLedger(directory: makeTempDirectory(), host: "h")
+        let ledger = try openLedger(makeTempDirectory(), host: "h")
         let event = try ledger.append(sampleDraft())
         let line = try #require(try segmentLines(ledger.segmentURL).first)
-        let keys = ["event_id", "job", "image_index", "twin", "model", "licensee", "grant", "grant_hash", "purpose",
-                    "territory", "delivered_at", "output_sha256", "watermark_payload", "amount", "agency_commission",
-                    "currency", "due_date", "host", "seq", "prev_hash", "hash"]
+        let keys = ["v", "event_id", "job", "image_index", "twin", "model", "licensee", "order_signer", "order_sha256",
+                    "grant", "grant_hash", "purpose", "territory", "delivered_at", "output_sha256", "watermark_payload",
+                    "amount", "commission_basis_points", "agency_commission", "currency", "due_date", "host", "seq",
+                    "prev_hash", "hash", "signature"]
         let positions = keys.map { line.range(of: "\"\($0)\":")!.lowerBound }
         #expect(positions == positions.sorted())
         #expect(line.contains("\"delivered_at\":\"2026-03-05T10:00:00Z\""))
         #expect(line.contains("\"due_date\":\"2026-04-04\""))
-        #expect(line.contains("\"amount\":1250,\"agency_commission\":250,\"currency\":\"EUR\""))
+        #expect(line.hasPrefix("{\"v\":2,"))
+        #expect(line.contains("\"amount\":1250,\"commission_basis_points\":2000,\"agency_commission\":250,\"currency\":\"EUR\""))
+        #expect(line.contains("\"order_signer\":\"party:hm\",\"order_sha256\":\"\(sha256Hex("order job-1"))\""))
+        #expect(event.orderSigner == "party:hm" && event.orderSHA256 == sha256Hex("order job-1"))
+        #expect(line.hasSuffix("\"signature\":\"\(event.signature.base64EncodedString())\"}"))
         #expect(line.contains("\"watermark_payload\":\"\(RoyaltyEvent.watermarkPayloadHex(event.watermarkPayload))\""))
         #expect(event.net == 1000)
     }
@@ -49,7 +57,7 @@ import Testing
 
     @Test func appendIsIdempotentOnEventID() throws {
         let dir = makeTempDirectory()
-        let ledger = try RoyaltyLedger(directory: dir, host: "h")
+        let ledger = try openLedger(dir, host: "h")
         let first = try ledger.append(sampleDraft(at: march5()))
         // A re-delivery after a crash happens later; the original event stands.
         let again = try ledger.append(sampleDraft(at: march5(plus: 3600)))
@@ -62,10 +70,10 @@ import Testing
         let dir = makeTempDirectory()
         let first: RoyaltyEvent
         do {
-            let ledger = try RoyaltyLedger(directory: dir, host: "h")
+            let ledger = try openLedger(dir, host: "h")
             first = try ledger.append(sampleDraft())
         }
-        let ledger = try RoyaltyLedger(directory: dir, host: "h")
+        let ledger = try openLedger(dir, host: "h")
         #expect(try ledger.append(sampleDraft(at: march5(plus: 99))) == first)
         let second = try ledger.append(sampleDraft(job: "job-2"))
         #expect(second.seq == 2 && second.prevHash == first.hash)
@@ -73,7 +81,7 @@ import Testing
     }
 
     @Test func sameIDWithDifferentContentIsAConflict() throws {
-        let ledger = try RoyaltyLedger(directory: makeTempDirectory(), host: "h")
+        let ledger = try openLedger(makeTempDirectory(), host: "h")
         _ = try ledger.append(sampleDraft())
         var changed = sampleDraft()
         changed.outputSHA256 = String(repeating: "1", count: 64)
@@ -81,12 +89,20 @@ import Testing
             try ledger.append(changed)
         }
         #expect(throws: LedgerError.conflictingEvent(eventID: changed.eventID, field: "amount")) {
-            try ledger.append(sampleDraft(amount: 1, commission: 0))
+            try ledger.append(sampleDraft(amount: 1))
+        }
+        changed = sampleDraft()
+        changed.orderSHA256 = sha256Hex("another order")
+        #expect(throws: LedgerError.conflictingEvent(eventID: changed.eventID, field: "order_sha256")) {
+            try ledger.append(changed)
+        }
+        #expect(throws: LedgerError.conflictingEvent(eventID: changed.eventID, field: "commission_basis_points")) {
+            try ledger.append(sampleDraft(basisPoints: 1999))
         }
     }
 
     @Test func invalidDraftsAreRefusedWithTheFieldNamed() throws {
-        let ledger = try RoyaltyLedger(directory: makeTempDirectory(), host: "h")
+        let ledger = try openLedger(makeTempDirectory(), host: "h")
         func reason(_ draft: RoyaltyEventDraft) -> String {
             do { _ = try ledger.append(draft); return "accepted" } catch { return "\(error)" }
         }
@@ -96,8 +112,13 @@ import Testing
         #expect(reason(d).contains("licensee"))
         d = sampleDraft(); d.outputSHA256 = "ABC"
         #expect(reason(d).contains("output_sha256"))
-        #expect(reason(sampleDraft(amount: -1, commission: 0)).contains("amount"))
-        #expect(reason(sampleDraft(amount: 100, commission: 101)).contains("agency_commission"))
+        #expect(reason(sampleDraft(amount: -1)).contains("amount"))
+        #expect(reason(sampleDraft(basisPoints: 10_001)).contains("commission_basis_points"))
+        #expect(reason(sampleDraft(basisPoints: -1)).contains("commission_basis_points"))
+        d = sampleDraft(); d.orderSHA256 = "x"
+        #expect(reason(d).contains("order_sha256"))
+        d = sampleDraft(); d.orderSigner = ""
+        #expect(reason(d).contains("order_signer"))
         #expect(reason(sampleDraft(currency: "eur")).contains("currency"))
         #expect(reason(sampleDraft(paymentDays: -1)).contains("payment days"))
         d = sampleDraft(); d.imageIndex = -1
@@ -106,7 +127,7 @@ import Testing
     }
 
     @Test func quotaIsEnforcedAtTheCommitPoint() throws {
-        let ledger = try RoyaltyLedger(directory: makeTempDirectory(), host: "h")
+        let ledger = try openLedger(makeTempDirectory(), host: "h")
         _ = try ledger.append(sampleDraft(job: "a"), quota: 2)
         _ = try ledger.append(sampleDraft(job: "b"), quota: 2)
         #expect(throws: LedgerError.quotaExhausted(grant: "grant-1", quota: 2)) {
@@ -119,15 +140,15 @@ import Testing
     }
 
     @Test func hostNamesAreChecked() {
-        for bad in ["", ".hidden", "a/b", "a b", "../x", String(repeating: "h", count: 129)] {
-            #expect(throws: LedgerError.invalidHost(bad)) { try RoyaltyLedger(directory: makeTempDirectory(), host: bad) }
+        for bad in ["", ".hidden", "-dash", "a/b", "a b", "render 01", "../x", String(repeating: "h", count: 65)] {
+            #expect(throws: LedgerError.invalidHost(bad)) { try openLedger(makeTempDirectory(), host: bad) }
         }
     }
 
     @Test func secondWriterForTheSameHostIsLockedOut() throws {
         let dir = makeTempDirectory()
-        let ledger = try RoyaltyLedger(directory: dir, host: "h")
-        #expect(throws: LedgerError.segmentLocked(ledger.segmentURL.path)) { try RoyaltyLedger(directory: dir, host: "h") }
+        let ledger = try openLedger(dir, host: "h")
+        #expect(throws: LedgerError.segmentLocked(ledger.segmentURL.path)) { try openLedger(dir, host: "h") }
         withExtendedLifetime(ledger) {}
     }
 
@@ -138,13 +159,13 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for host in hosts {
                 group.addTask {
-                    let ledger = try RoyaltyLedger(directory: dir, host: host)
+                    let ledger = try openLedger(dir, host: host)
                     try appendEvents(ledger, count: 40, prefix: host)
                 }
             }
             try await group.waitForAll()
         }
-        let verification = LedgerReader(directory: dir).verify()
+        let verification = verify(dir, hosts: hosts)
         #expect(verification.isValid, "\(verification.problems)")
         #expect(verification.segments.map(\.host) == hosts)
         #expect(verification.segments.map(\.lastSeq) == [40, 40, 40])

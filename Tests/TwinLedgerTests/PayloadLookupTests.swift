@@ -8,8 +8,8 @@ import Testing
 @Suite struct PayloadLookupTests {
     @Test func findsTheEventInAnyHostSegment() throws {
         let dir = makeTempDirectory()
-        let a = try RoyaltyLedger(directory: dir, host: "host-a")
-        let b = try RoyaltyLedger(directory: dir, host: "host-b")
+        let a = try openLedger(dir, host: "host-a")
+        let b = try openLedger(dir, host: "host-b")
         try appendEvents(a, count: 3, prefix: "a")
         let wanted = try appendEvents(b, count: 4, prefix: "b")[2]
         let lookup = try LedgerReader(directory: dir).events(watermarkPayload: wanted.watermarkPayload)
@@ -27,7 +27,7 @@ import Testing
 
     @Test func unknownPayloadMatchesNothing() throws {
         let dir = makeTempDirectory()
-        let ledger = try RoyaltyLedger(directory: dir, host: "h")
+        let ledger = try openLedger(dir, host: "h")
         let events = try appendEvents(ledger, count: 3)
         let unknown: UInt64 = 0x0123_4567_89ab_cdef
         #expect(!events.contains { $0.watermarkPayload == unknown })
@@ -41,7 +41,7 @@ import Testing
         let segment: URL
         let events: [RoyaltyEvent]
         do {
-            let ledger = try RoyaltyLedger(directory: dir, host: "h")
+            let ledger = try openLedger(dir, host: "h")
             events = try appendEvents(ledger, count: 4)
             segment = ledger.segmentURL
         }

@@ -1,7 +1,8 @@
-// Test helpers: throwaway ledger directories and drafts with sensible defaults.
+// Test helpers: throwaway ledger directories, one Ed25519 key per host name, drafts with sensible
+// defaults, and raw access to segment lines for tampering.
 
+import Crypto
 import Foundation
-import TwinBase
 import TwinBase
 @testable import TwinLedger
 
@@ -9,7 +10,11 @@ import TwinBase
 func makeTempDirectory(_ label: String = #function) -> URL {
     let name = "twinledger-\(label.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString)"
     let url = FileManager.default.temporaryDirectory.appendingPathComponent(name)
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    do {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    } catch {
+        preconditionFailure("cannot create a test directory: \(error)")
+    }
     TempDirectories.shared.add(url)
     return url
 }
@@ -32,20 +37,60 @@ final class TempDirectories: @unchecked Sendable {
     private func all() -> [URL] { lock.lock(); defer { lock.unlock() }; return urls }
 }
 
+/// One random signing key per host name, the same for the whole test process.
+final class HostKeys: @unchecked Sendable {
+    static let shared = HostKeys()
+    private let lock = NSLock()
+    private var keys: [String: Curve25519.Signing.PrivateKey] = [:]
+
+    func key(_ host: String) -> Curve25519.Signing.PrivateKey {
+        lock.lock()
+        defer { lock.unlock() }
+        if let key = keys[host] { return key }
+        let key = Curve25519.Signing.PrivateKey()
+        keys[host] = key
+        return key
+    }
+}
+
+/// The signing key of `host` in these tests.
+func hostKey(_ host: String) -> Curve25519.Signing.PrivateKey { HostKeys.shared.key(host) }
+
+/// Registered keys for `hosts`: each host's own public key.
+func registeredKeys(_ hosts: [String]) -> [String: [Curve25519.Signing.PublicKey]] {
+    Dictionary(uniqueKeysWithValues: hosts.map { ($0, [hostKey($0).publicKey]) })
+}
+
+/// Opens `host`'s ledger in `dir` with its test key.
+func openLedger(_ dir: URL, host: String = "h") throws -> RoyaltyLedger {
+    try RoyaltyLedger(directory: dir, host: host, signingKey: hostKey(host))
+}
+
+/// `verify` of `dir` with the test keys of `hosts` registered.
+func verify(_ dir: URL, hosts: [String] = ["h"]) -> LedgerVerification {
+    LedgerReader(directory: dir).verify(hostKeys: registeredKeys(hosts))
+}
+
 /// 2026-03-05T10:00:00Z plus `seconds`.
 func march5(plus seconds: Int64 = 0) -> UTCTimestamp {
     UTCTimestamp(iso8601: "2026-03-05T10:00:00Z").map { UTCTimestamp(secondsSinceEpoch: $0.secondsSinceEpoch + seconds) }!
 }
 
+/// SHA-256 hex of `text` (stand-in for a signed order's bytes).
+func sha256Hex(_ text: String) -> String {
+    SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+}
+
 func sampleDraft(job: String = "job-1", image: Int = 0, model: String = "model:ada", licensee: String = "hm",
                  grant: String = "grant-1", purpose: String = "ecommerce", territory: String = "EU",
-                 at deliveredAt: UTCTimestamp = march5(), amount: Int64 = 12_50, commission: Int64 = 2_50,
+                 at deliveredAt: UTCTimestamp = march5(), amount: Int64 = 12_50, basisPoints: Int = 2000,
                  currency: String = "EUR", paymentDays: Int = 30) -> RoyaltyEventDraft {
     RoyaltyEventDraft(
-        job: job, imageIndex: image, twin: "twin:ada-v1", model: model, licensee: licensee, grant: grant,
+        job: job, imageIndex: image, twin: "twin:ada-v1", model: model, licensee: licensee,
+        orderSigner: "party:\(licensee)", orderSHA256: sha256Hex("order \(job)"), grant: grant,
         grantHash: String(repeating: "ab", count: 32), purpose: purpose, territory: territory,
         deliveredAt: deliveredAt, outputSHA256: String(repeating: "0f", count: 32),
-        amount: amount, agencyCommission: commission, currency: currency, paymentDays: paymentDays)
+        amount: amount, commissionBasisPoints: basisPoints, currency: currency, paymentDays: paymentDays)
 }
 
 /// Appends `count` events for jobs `job-0 ...` to `ledger`.
@@ -62,4 +107,12 @@ func segmentLines(_ url: URL) throws -> [String] {
 
 func writeLines(_ lines: [String], to url: URL) throws {
     try (lines.map { $0 + "\n" }.joined()).write(to: url, atomically: false, encoding: .utf8)
+}
+
+/// Appends raw text to the end of `url`.
+func appendRaw(_ text: String, to url: URL) throws {
+    let handle = try FileHandle(forWritingTo: url)
+    defer { try? handle.close() }
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data(text.utf8))
 }
