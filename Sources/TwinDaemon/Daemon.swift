@@ -9,6 +9,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import TwinConsent
 import TwinInference
 import TwinLedger
 import TwinSpool
@@ -97,7 +98,8 @@ public final class Daemon {
     }
 
     private func openLedger() throws -> RoyaltyLedger {
-        let ledger = try RoyaltyLedger(directory: config.ledgerDirectory, host: config.host)
+        let hostKey = try PartyKey.load(from: config.hostKeyFile)
+        let ledger = try RoyaltyLedger(directory: config.ledgerDirectory, host: config.host, signingKey: hostKey.privateKey)
         if let torn = ledger.recovery {
             log.event("ledger.torn_tail", level: .warning, ["file": .string(torn.tornFile.path), "bytes": .int(torn.byteCount)])
         }
