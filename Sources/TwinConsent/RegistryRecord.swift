@@ -48,6 +48,13 @@ enum LoggedRecord: Sendable {
         }
     }
 
+    /// The canonical bytes the record's signature covers.
+    var signedBytes: [UInt8] {
+        var unsigned = fields
+        unsigned["signature"] = nil
+        return canonicalJSON(unsigned)
+    }
+
     /// Parses `fields`; they must be exactly the fields of the parsed record.
     static func parse(_ fields: [String: CanonicalValue]) throws -> LoggedRecord {
         guard case .string(let type)? = fields["type"] else { throw ConsentError.malformedFile("the record has no type") }

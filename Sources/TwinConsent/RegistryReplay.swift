@@ -8,8 +8,10 @@
 // grants, revocations and her estate designation while alive; after the registrar's death
 // attestation only her designated estate signs status changes, grants and revocations; the
 // registrar's keys can never be party keys, so the registrar can never sign consent.
+// A record repeated later in the log (same signed bytes) is a replay and is ignored.
 // Failure modes: none thrown; each refused record becomes a `RegistryProblem` naming its line.
 
+import Crypto
 import Foundation
 
 /// The state built by replaying the log.
@@ -28,6 +30,10 @@ struct RegistryReplay {
     var revocations: [String: Revocation] = [:]
     var supersededBy: [String: String] = [:]
     var problems: [RegistryProblem] = []
+    /// The line of every accepted record, by the SHA-256 of its signed bytes: a record appended a
+    /// second time (an old "active" after a later suspension, an old estate designation, an old
+    /// weights pin) is a replay and is ignored.
+    var seen: [String: Int] = [:]
 
     init(trustAnchors: Set<String>, now: Date) {
         self.trustAnchors = trustAnchors
@@ -43,7 +49,10 @@ struct RegistryReplay {
     /// Applies one verified log line.
     mutating func apply(_ entry: LogEntry) {
         do {
-            switch try LoggedRecord.parse(entry.record) {
+            let parsed = try LoggedRecord.parse(entry.record)
+            let digest = SHA256.hash(data: parsed.signedBytes).map { String(format: "%02x", $0) }.joined()
+            if let first = seen[digest] { throw Refusal("repeats the record accepted at line \(first) (a replay); ignored") }
+            switch parsed {
             case .party(let record): try apply(record)
             case .death(let record): try apply(record)
             case .estate(let record): try apply(record)
@@ -52,6 +61,8 @@ struct RegistryReplay {
             case .grant(let record): try apply(record, line: entry.seq)
             case .revocation(let record): try apply(record)
             }
+            // Only accepted records: a forged record must not block the genuine one it copies.
+            seen[digest] = entry.seq
         } catch let refusal as Refusal {
             problems.append(RegistryProblem(file: RegistryLog.fileName, line: entry.seq, message: refusal.message))
         } catch {

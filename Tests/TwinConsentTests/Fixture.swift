@@ -98,6 +98,13 @@ final class Fixture {
     @discardableResult
     func plant(_ record: LoggedRecord) throws -> RegistryHead { try store.appendUnchecked(record) }
 
+    /// The record at `line` (1-based), parsed.
+    func record(atLine line: Int) throws -> LoggedRecord {
+        let object = try CanonicalValue.parseObject(Array(logLines()[line - 1].utf8))
+        guard case .object(let record)? = object["record"] else { throw ConsentError.malformedFile }
+        return try LoggedRecord.parse(record)
+    }
+
     /// The problems reported for the record at `line`.
     func problems(atLine line: Int) throws -> [String] {
         try registry().problems.filter { $0.line == line }.map(\.message)

@@ -85,7 +85,7 @@ import Testing
         #expect(registry.revocations.isEmpty)
         #expect(try fixture.decide(fixture.request()).grant == grant)
         #expect(registry.listGrants(at: Fixture.now) { _ in 0 }.first?.state == .valid)
-        // The owner's revocation works and is listed.
+        // The owner's revocation works and is listed (the forged copy of it above does not block it).
         try fixture.store.revoke(grant: grant.uid, key: fixture.keys["anna"]!, at: Fixture.now)
         #expect(try fixture.registry().listGrants(at: Fixture.now) { _ in 0 }.first?.state == .revoked)
     }

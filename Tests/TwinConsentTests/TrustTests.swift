@@ -197,6 +197,25 @@ import Testing
         #expect(try fixture.store.load().status(ofTwin: "anna-v1") == .active)
     }
 
+    @Test func replayedOldRecordsAreIgnored() throws {
+        let active = try fixture.store.setStatus(twin: "anna-v1", to: .active, key: anna, at: Fixture.now)
+        try fixture.store.setStatus(twin: "anna-v1", to: .suspended, key: anna, at: Fixture.now)
+        // The attacker re-appends the old "active", correctly chained.
+        let head = try fixture.plant(.status(active))
+        #expect(try fixture.problems(atLine: head.seq).first?.contains("replay") == true)
+        #expect(try fixture.registry().status(ofTwin: "anna-v1") == .suspended)
+        // Same for an old estate designation after a new one.
+        let old = try fixture.registry().head
+        try register("new-estate", .estate)
+        try fixture.store.designateEstate(model: "anna", estate: "new-estate", key: anna, at: Fixture.now)
+        let first = try fixture.record(atLine: 7)
+        guard case .estate = first else { Issue.record("line 7 is not the designation"); return }
+        let replay = try fixture.plant(first)
+        #expect(try fixture.problems(atLine: replay.seq).first?.contains("replay") == true)
+        #expect(try fixture.registry().estates["anna"] == "new-estate")
+        #expect(old.seq > 0)
+    }
+
     @Test func deceasedIsNeverASignedStatus() throws {
         #expect(throws: ConsentError.invalidValue) {
             try TwinStatusChange(twin: "anna-v1", status: .deceased, at: Fixture.now, signer: "anna", key: anna)
