@@ -146,7 +146,8 @@ public struct RegistryStore: Sendable {
             let before = replay.problems.count
             replay.apply(LogEntry(seq: head.seq, hash: head.hash, record: record.fields))
             if let refusal = replay.problems.dropFirst(before).first {
-                throw ConsentError.notAuthorized(refusal.message.replacingOccurrences(of: "; ignored", with: ""))
+                let reason = refusal.message.replacingOccurrences(of: "; ignored", with: "").replacingOccurrences(of: "; it allows nothing", with: "")
+                throw ConsentError.notAuthorized(reason)
             }
             try RegistryLog.append(line, directory: directory, validLength: contents.validLength)
             return head
