@@ -7,8 +7,9 @@
 // zeros for seq 1), seq 1, 2, 3, ...
 // Failure modes: a line that is not canonical, has the wrong seq or prev, or whose hash does not
 // match throws `registryTampered` naming the line (deletion, insertion, reordering, editing); a
-// final line without its newline (a torn append) is reported and ignored, and the next append
-// cuts it off under the lock. Write failures throw `io`; a failed append leaves no partial line
+// final fragment without its newline that is not a complete, verifying line (a torn append) is
+// reported and ignored, and the next append cuts it off under the lock; a complete last line
+// whose newline was cut off still counts. Write failures throw `io`; a failed append leaves no partial line
 // behind (the next append truncates it).
 
 import Crypto
@@ -56,6 +57,9 @@ enum RegistryLog {
         var head = RegistryHead.empty
         var validLength = 0
         var tornTail = false
+        /// The last line is complete and verifies but lacks its newline (someone cut it off):
+        /// it counts, and the next append writes the newline first.
+        var missingNewline = false
         /// Hash of each line, by seq - 1 (for the pinned-head check).
         var hashes: [String] = []
     }
@@ -76,7 +80,15 @@ enum RegistryLog {
         var start = 0
         while start < bytes.count {
             guard let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-                contents.tornTail = true
+                if let entry = try? verify(bytes[start...], seq: contents.head.seq + 1, prev: contents.head.hash) {
+                    contents.entries.append(entry)
+                    contents.hashes.append(entry.hash)
+                    contents.head = RegistryHead(seq: entry.seq, hash: entry.hash)
+                    contents.validLength = bytes.count
+                    contents.missingNewline = true
+                } else {
+                    contents.tornTail = true
+                }
                 break
             }
             let entry = try verify(bytes[start..<end], seq: contents.head.seq + 1, prev: contents.head.hash)
@@ -140,9 +152,12 @@ enum RegistryLog {
     }
 
     /// Appends `line` (call under `withAppendLock`, after `read`): cuts the file back to
-    /// `validLength` (dropping a torn line), writes with one `write`, fsyncs the file and, when it
-    /// was created, the directory.
-    static func append(_ line: [UInt8], directory: URL, validLength: Int) throws {
+    /// `contents.validLength` (dropping a torn line), writes with one `write` (after the missing
+    /// newline of a complete last line, if any), fsyncs the file and, when it was created, the
+    /// directory.
+    static func append(_ line: [UInt8], directory: URL, after contents: Contents) throws {
+        let validLength = contents.validLength
+        let line = contents.missingNewline ? [UInt8(ascii: "\n")] + line : line
         let path = url(directory).path
         let created = access(path, F_OK) != 0
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)

@@ -149,7 +149,7 @@ public struct RegistryStore: Sendable {
                 let reason = refusal.message.replacingOccurrences(of: "; ignored", with: "").replacingOccurrences(of: "; it allows nothing", with: "")
                 throw ConsentError.notAuthorized(reason)
             }
-            try RegistryLog.append(line, directory: directory, validLength: contents.validLength)
+            try RegistryLog.append(line, directory: directory, after: contents)
             return head
         }
     }
@@ -160,7 +160,7 @@ public struct RegistryStore: Sendable {
         try RegistryLog.withAppendLock(directory: directory) {
             let contents = try RegistryLog.read(directory: directory)
             let (line, head) = RegistryLog.line(for: record.fields, after: contents.head)
-            try RegistryLog.append(line, directory: directory, validLength: contents.validLength)
+            try RegistryLog.append(line, directory: directory, after: contents)
             return head
         }
     }

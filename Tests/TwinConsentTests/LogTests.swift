@@ -186,6 +186,16 @@ import Testing
         #expect(reloaded.grants[grant.uid] != nil)
     }
 
+    @Test func cuttingTheLastNewlineDropsNothing() throws {
+        _ = try revokedGrant()
+        let full = try Data(contentsOf: fixture.logURL)
+        try full.dropLast().write(to: fixture.logURL)
+        #expect(try fixture.decide(fixture.request()).denial?.code == .revoked)
+        try fixture.store.grant(fixture.terms(licensee: "globex"), key: fixture.keys["anna"]!, at: Fixture.now)
+        let registry = try fixture.registry()
+        #expect(registry.problems.isEmpty && registry.revocations.count == 1 && registry.grants.count == 2)
+    }
+
     @Test func concurrentAppendersKeepTheChain() async throws {
         let store = fixture.store
         let terms = try fixture.terms()
