@@ -37,6 +37,9 @@ public enum ConsentCode: String, CaseIterable, Codable, Sendable {
     case twinSuspended = "consent.twin_suspended"
     /// The twin's weight file is missing or does not match the pinned SHA-256.
     case twinWeightsMismatch = "consent.twin_weights_mismatch"
+    /// The registry log cannot be trusted (`ConsentError.registryTampered` or
+    /// `registryRolledBack`): every job is refused until it is restored.
+    case registryUntrusted = "consent.registry_untrusted"
 }
 
 /// A refusal: a code and a sentence for the reason file, and the grant it is about when one was

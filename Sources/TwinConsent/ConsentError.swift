@@ -75,6 +75,12 @@ public struct ConsentError: Error, Equatable, CustomStringConvertible, Sendable 
     static func registryRolledBack(_ message: String) -> ConsentError { ConsentError(.registryRolledBack, message) }
     static func badTag(_ message: String) -> ConsentError { ConsentError(.badTag, message) }
 
+    /// The refusal code for a job refused because of this error, when it is about the registry
+    /// log's integrity (`consent.registry_untrusted`); nil for other errors.
+    public var denialCode: ConsentCode? {
+        kind == .registryTampered || kind == .registryRolledBack ? .registryUntrusted : nil
+    }
+
     /// A failed system call as an I/O error.
     static func io(_ error: SystemCallError) -> ConsentError { ConsentError(.io, error.description) }
 

@@ -15,6 +15,7 @@ import Testing
             Issue.record("the tampered log loaded", sourceLocation: sourceLocation)
         } catch let error as ConsentError {
             #expect(error == .registryTampered, sourceLocation: sourceLocation)
+            #expect(error.denialCode == .registryUntrusted, sourceLocation: sourceLocation)
             #expect(error.description.contains("line \(line):"), "\(error)", sourceLocation: sourceLocation)
         } catch {
             Issue.record("\(error)", sourceLocation: sourceLocation)

@@ -129,7 +129,7 @@ import Testing
             "consent.missing", "consent.not_yet_valid", "consent.expired", "consent.revoked", "consent.licensee_mismatch",
             "consent.purpose_not_allowed", "consent.territory_not_allowed", "consent.quota_exhausted",
             "consent.prohibited_content", "consent.signature_invalid", "consent.signer_not_owner", "consent.twin_unknown",
-            "consent.twin_suspended", "consent.twin_weights_mismatch", "consent.superseded",
+            "consent.twin_suspended", "consent.twin_weights_mismatch", "consent.superseded", "consent.registry_untrusted",
         ])
     }
 }
