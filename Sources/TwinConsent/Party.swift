@@ -6,6 +6,7 @@
 // Failure modes: parsing throws `malformedFile`/`invalidValue`; whether the registrar key is a
 // trust anchor and the signature verifies is decided when the log is replayed (ConsentRegistry).
 
+import Crypto
 import Foundation
 
 /// What a party is, which decides what it may sign.
@@ -79,6 +80,12 @@ public struct Party: Equatable, Sendable, RegistryRecord {
             "type": .string(Self.type), "id": .string(id), "role": .string(role.rawValue), "publicKey": .string(publicKey),
             "issuedAt": .string(UTCDate.format(issuedAt)), "registrar": .string(registrar), "signature": .string(signature),
         ]
+    }
+
+    /// The party's verification key; nil only if `publicKey` is not a valid key (never for a
+    /// party accepted by the replay).
+    public var signingPublicKey: Curve25519.Signing.PublicKey? {
+        Data(base64Encoded: publicKey).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }
     }
 
     /// Whether `signature` over `message` verifies with this party's key.

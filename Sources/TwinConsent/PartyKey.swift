@@ -69,9 +69,15 @@ public struct PartyKey: Sendable {
         return (privateURL, publicURL)
     }
 
+    /// The private signing key (throws only if the stored bytes were not a key, which `init`
+    /// and `load` rule out).
+    public var privateKey: Curve25519.Signing.PrivateKey {
+        get throws { try Curve25519.Signing.PrivateKey(rawRepresentation: raw) }
+    }
+
     /// Signs `message`; returns the base64 signature.
     public func sign(_ message: [UInt8]) throws -> String {
-        try Curve25519.Signing.PrivateKey(rawRepresentation: raw).signature(for: message).base64EncodedString()
+        try privateKey.signature(for: message).base64EncodedString()
     }
 
     private static func readKeyFile(_ url: URL) throws -> String {
