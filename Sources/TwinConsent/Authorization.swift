@@ -1,3 +1,8 @@
+// Role: evaluate-and-reserve in one step under the quota lock (claim and delivery checks).
+// Reference: docs/consent-registry.md, "Quotas across workers and daemons".
+// Failure modes: lock/state errors and errors of the `delivered` callback are rethrown with
+// nothing reserved; a denial releases the job's reservation.
+
 import Foundation
 
 extension ConsentRegistry {

@@ -1,4 +1,10 @@
+// Role: the durable, append-only JSON-lines log of every consent decision.
+// Reference: docs/consent-registry.md, "Audit log".
+// Failure modes: `append` throws `io` when the line cannot be written and fsynced; the daemon
+// must then fail closed (no delivery without an audit line). `entries` throws on a damaged line.
+
 import Foundation
+import TwinBase
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,9 +14,10 @@ import Darwin
 /// An append-only JSON-lines log of every consent decision.
 ///
 /// One line per decision: `{"code","decision","grant","grantSHA256","job","licensee","message",
-/// "phase","time","twin"}` (sorted keys; `grant`, `grantSHA256` and `code` are null where they do
-/// not apply). Each line is written with one `write` on an `O_APPEND` descriptor under an exclusive
-/// `flock`, so lines from several processes never interleave.
+/// "orderSHA256","orderSigner","phase","time","twin"}` (sorted keys; keys that do not apply are
+/// left out). Each line is written with one `write` on an `O_APPEND` descriptor under an exclusive
+/// `flock` and fsynced before `append` returns, so lines from several processes never interleave
+/// and a returned `append` survives a crash.
 public final class ConsentAuditLog: Sendable {
     /// When in a job's life the decision was made.
     public enum Phase: String, Codable, Sendable {
@@ -33,6 +40,10 @@ public final class ConsentAuditLog: Sendable {
         public let decision: String
         public let code: String?
         public let message: String?
+        /// Party id of the licensee that signed the order, when the job was a signed order.
+        public let orderSigner: String?
+        /// SHA-256 of the signed order bytes, when the job was a signed order.
+        public let orderSHA256: String?
     }
 
     /// The log file.
@@ -41,27 +52,42 @@ public final class ConsentAuditLog: Sendable {
     /// Appends to `file` (created on first use; its directory must exist).
     public init(file: URL) { self.file = file }
 
-    /// Appends the line for `decision` on `request`; returns the entry written.
+    /// Appends the line for `decision` on `request`, durably (fsync); returns the entry written.
+    /// Throws `ConsentError.io` when it cannot: the caller must not deliver.
     @discardableResult
-    public func append(_ decision: ConsentDecision, for request: ConsentRequest, phase: Phase, at date: Date) throws -> Entry {
+    public func append(
+        _ decision: ConsentDecision, for request: ConsentRequest, phase: Phase, at date: Date, orderSigner: String? = nil,
+        orderSHA256: String? = nil
+    ) throws -> Entry {
         let entry = Entry(
             time: UTCDate.format(date), phase: phase, job: request.job, twin: request.twin, licensee: request.licensee,
             grant: decision.grant?.uid ?? decision.denial?.grantUID, grantSHA256: decision.grant?.sha256,
             decision: decision.grant == nil ? "deny" : "allow", code: decision.denial?.code.rawValue,
-            message: decision.denial?.message)
+            message: decision.denial?.message, orderSigner: orderSigner, orderSHA256: orderSHA256)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let line = Array(try encoder.encode(entry)) + [UInt8(ascii: "\n")]
 
+        try write(line)
+        return entry
+    }
+
+    private func write(_ line: [UInt8]) throws {
+        let created = access(file.path, F_OK) != 0
         let fd = open(file.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ConsentError.io("cannot open audit log \(file.path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ConsentError.io(SystemCallError("open", file.path)) }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw ConsentError.io("cannot lock \(file.path): \(String(cString: strerror(errno)))") }
+            guard errno == EINTR else { throw ConsentError.io(SystemCallError("flock", file.path)) }
         }
         defer { flock(fd, LOCK_UN) }
-        try writeAll(fd, line, path: file.path)
-        return entry
+        do throws(SystemCallError) {
+            try DurableFile.writeAll(fd: fd, line, path: file.path)
+            guard fsync(fd) == 0 else { throw SystemCallError("fsync", file.path) }
+            if created { try DurableFile.fsyncDirectory(file.deletingLastPathComponent().path) }
+        } catch {
+            throw ConsentError.io(error)
+        }
     }
 
     /// Reads every entry (for tests and tools).

@@ -1,3 +1,7 @@
+// Role: the outcome of a consent check: allowed under a named grant, or denied with a reason code.
+// Reference: docs/consent-registry.md, "The decision" (codes and their order).
+// Failure modes: none (values only).
+
 /// Why consent was refused. The raw value is the reason code written to `rejected/`.
 public enum ConsentCode: String, CaseIterable, Codable, Sendable {
     /// No grant exists for the twin (or none with valid terms).
@@ -8,6 +12,8 @@ public enum ConsentCode: String, CaseIterable, Codable, Sendable {
     case expired = "consent.expired"
     /// The closest grant was revoked.
     case revoked = "consent.revoked"
+    /// The closest grant was replaced by a later grant that names it in `supersedes`.
+    case superseded = "consent.superseded"
     /// No grant names this licensee.
     case licenseeMismatch = "consent.licensee_mismatch"
     /// The purpose is not granted.
@@ -18,18 +24,22 @@ public enum ConsentCode: String, CaseIterable, Codable, Sendable {
     case quotaExhausted = "consent.quota_exhausted"
     /// The job carries a content tag the grant prohibits.
     case prohibitedContent = "consent.prohibited_content"
-    /// A grant or status change was edited, re-formatted, or signed with a key other than its
-    /// signer's registered key.
+    /// The matching grant's signature does not verify with the key its assigner held at that
+    /// point of the log (forged, edited, or signed with a rotated-out key).
     case signatureInvalid = "consent.signature_invalid"
-    /// The grant was signed by someone other than the twin's owner (or her estate once deceased),
-    /// e.g. an agency or the licensee.
+    /// The matching grant was signed by someone not entitled at that point of the log: not the
+    /// living owner, not her designated estate after her attested death (an agency, a licensee,
+    /// an estate while she lives).
     case signerNotOwner = "consent.signer_not_owner"
-    /// The twin is not registered (or its owner is not a registered model).
+    /// The twin is not registered (no accepted owner-signed twin record).
     case twinUnknown = "consent.twin_unknown"
     /// The twin is suspended.
     case twinSuspended = "consent.twin_suspended"
     /// The twin's weight file is missing or does not match the pinned SHA-256.
     case twinWeightsMismatch = "consent.twin_weights_mismatch"
+    /// The registry log cannot be trusted (`ConsentError.registryTampered` or
+    /// `registryRolledBack`): every job is refused until it is restored.
+    case registryUntrusted = "consent.registry_untrusted"
 }
 
 /// A refusal: a code and a sentence for the reason file, and the grant it is about when one was

@@ -1,3 +1,14 @@
+// Role: the one error type of TwinConsent (bad input, I/O, a tampered or rolled-back registry).
+// Reference: the struct-wrapping-a-private-enum pattern of swift-service-lifecycle's
+// `ServiceRunnerError`.
+// Failure modes: none of its own; every description names the file, line or value at fault.
+
+import Foundation
+import TwinBase
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Errors thrown by `TwinConsent` when reading or writing the consent registry.
 ///
 /// Job-level consent refusals are not errors: they are `ConsentDecision.denied` values.
@@ -13,6 +24,9 @@ public struct ConsentError: Error, Equatable, CustomStringConvertible, Sendable 
         case keyNotRegistered
         case notAuthorized
         case io
+        case registryTampered
+        case registryRolledBack
+        case badTag
     }
 
     private let kind: Kind
@@ -40,6 +54,15 @@ public struct ConsentError: Error, Equatable, CustomStringConvertible, Sendable 
     public static let notAuthorized = ConsentError(.notAuthorized, "not authorized")
     /// A file-system call failed.
     public static let io = ConsentError(.io, "i/o error")
+    /// A line of the registry log was deleted, inserted, reordered or edited: its hash chain
+    /// breaks. The whole registry is untrusted (nothing is allowed) until it is restored.
+    public static let registryTampered = ConsentError(.registryTampered, "registry log tampered")
+    /// The registry log is shorter than the newest head this host has seen, or has a different
+    /// line at that position (a rollback to an older copy, or a fork).
+    public static let registryRolledBack = ConsentError(.registryRolledBack, "registry log rolled back")
+    /// A content tag is not one token of `a-z 0-9 -` after normalisation (the daemon maps it to
+    /// `job.bad_tag`).
+    public static let badTag = ConsentError(.badTag, "bad content tag")
 
     static func invalidValue(_ message: String) -> ConsentError { ConsentError(.invalidValue, message) }
     static func malformedFile(_ message: String) -> ConsentError { ConsentError(.malformedFile, message) }
@@ -48,4 +71,35 @@ public struct ConsentError: Error, Equatable, CustomStringConvertible, Sendable 
     static func keyNotRegistered(_ message: String) -> ConsentError { ConsentError(.keyNotRegistered, message) }
     static func notAuthorized(_ message: String) -> ConsentError { ConsentError(.notAuthorized, message) }
     static func io(_ message: String) -> ConsentError { ConsentError(.io, message) }
+    static func registryTampered(_ message: String) -> ConsentError { ConsentError(.registryTampered, message) }
+    static func registryRolledBack(_ message: String) -> ConsentError { ConsentError(.registryRolledBack, message) }
+    static func badTag(_ message: String) -> ConsentError { ConsentError(.badTag, message) }
+
+    /// The refusal code for a job refused because of this error, when it is about the registry
+    /// log's integrity (`consent.registry_untrusted`); nil for other errors.
+    public var denialCode: ConsentCode? {
+        kind == .registryTampered || kind == .registryRolledBack ? .registryUntrusted : nil
+    }
+
+    /// A failed system call as an I/O error.
+    static func io(_ error: SystemCallError) -> ConsentError { ConsentError(.io, error.description) }
+
+    /// A failed bounded read: a missing file is `notFound`, a symlink or oversized file
+    /// `malformedFile`, anything else `io`.
+    static func read(_ problem: DurableFile.ReadProblem) -> ConsentError {
+        switch problem {
+        case .system(let error) where error.code == ENOENT: return ConsentError(.notFound, error.description)
+        case .system(let error): return ConsentError(.io, error.description)
+        case .notRegular, .tooLarge: return ConsentError(.malformedFile, problem.description)
+        }
+    }
+}
+
+/// Reads a regular file of at most `limit` bytes (no symlinks), as a `ConsentError` on failure.
+func readRegularFile(_ url: URL, limit: Int) throws(ConsentError) -> [UInt8] {
+    do throws(DurableFile.ReadProblem) {
+        return try DurableFile.readRegularFile(url.path, limit: limit)
+    } catch {
+        throw ConsentError.read(error)
+    }
 }

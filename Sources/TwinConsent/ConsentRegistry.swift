@@ -1,145 +1,164 @@
+// Role: an immutable snapshot of the consent registry: the log replayed from its first line, with
+// every record checked against who was entitled to sign it at that point of the log.
+// Reference: TUF §5 client workflow (explicit trust anchors, rollback and fork refusal against a
+// remembered head); the replay rules are in RegistryReplay.swift and docs/consent-registry.md.
+// Failure modes: a broken hash chain throws `registryTampered` (nothing is trusted); a log shorter
+// than the pinned head or with another line at its seq throws `registryRolledBack`; a record
+// nobody entitled signed is a `RegistryProblem` naming the line, and is ignored (a grant is kept,
+// marked, so that a job matching it is refused with its own reason).
+
 import Foundation
 
-/// A problem with one registry file. The file is left out of the snapshot (so a damaged grant
-/// can never allow anything) and every other file is still used.
+/// A record of the log that is ignored, or a note about the log, with the reason.
 public struct RegistryProblem: Equatable, Sendable, CustomStringConvertible {
-    /// Path relative to the registry directory, e.g. `grants/1234.json`.
+    /// The log file, relative to the registry directory (`log.jsonl`).
     public let file: String
+    /// The line (= seq) of the record, when the problem is about one.
+    public let line: Int?
     /// What is wrong with it.
     public let message: String
-    public var description: String { "\(file): \(message)" }
+
+    public var description: String { line.map { "\(file) line \($0): \(message)" } ?? "\(file): \(message)" }
 }
 
-/// A grant as found in the registry, with its verification state and what evaluation needs
+/// A grant as found in the log, with its verification state and what evaluation needs
 /// precomputed.
 public struct RegisteredGrant: Equatable, Sendable {
     /// The grant as parsed.
     public let grant: Grant
-    /// The file was byte-for-byte canonical and the signature verifies with the assigner's
-    /// registered key. (Whether the assigner may sign for the twin is decided per request.)
+    /// Its line in the log.
+    public let line: Int
+    /// The signature verifies with the key the assigner held at that point of the log.
     public let signatureVerifies: Bool
+    /// Why the assigner was not entitled to sign it at that point of the log (not the owner while
+    /// she lived, not her designated estate after her death), or nil.
+    public let signerProblem: String?
     /// The granted countries, `EU` expanded.
     let countries: Set<String>
-    /// Why the terms are invalid (`GrantTerms.validate`), or nil.
+    /// Why the terms are invalid (`GrantTerms.validate`, or a bad `supersedes`), or nil.
     let termsProblem: String?
 
-    init(grant: Grant, signatureVerifies: Bool) {
+    init(grant: Grant, line: Int, signatureVerifies: Bool, signerProblem: String?, extraProblem: String? = nil) {
         self.grant = grant
+        self.line = line
         self.signatureVerifies = signatureVerifies
+        self.signerProblem = signerProblem
         countries = grant.terms.territories.reduce(into: Set<String>()) { $0.formUnion((try? Territory.expand($1)) ?? []) }
         do {
             try grant.terms.validate()
-            termsProblem = nil
+            termsProblem = extraProblem
         } catch {
             termsProblem = "\(error)"
         }
     }
+
+    /// Signature, signer and terms hold: the grant can allow something.
+    public var isSound: Bool { signatureVerifies && signerProblem == nil && termsProblem == nil }
 }
 
-/// An immutable snapshot of a consent registry directory.
-///
-/// Layout (see docs/consent-registry.md): `parties/<id>.json`, `twins/<id>.json`,
-/// `grants/<uid>.json`, `revocations/<uid>.json`. Load it with `load(directory:)`; reload it when
-/// `RegistryFingerprint` changes (or use `ConsentRegistryCache`).
+/// An immutable snapshot of a consent registry (see docs/consent-registry.md). Load it with
+/// `load(directory:trustAnchors:pinnedHead:at:)`, or use `ConsentRegistryCache`.
 public struct ConsentRegistry: Sendable {
+    /// How far in the future a status change may be dated (clock skew between signer and host).
+    public static let clockSkew: TimeInterval = 300
+
     /// The directory it was read from.
     public let directory: URL
-    /// Registered parties by id.
+    /// The head of the log as read (remember it with `RegistryHeadStore`).
+    public let head: RegistryHead
+    /// Registered parties by id: the newest accepted record (current key) of each.
     public let parties: [String: Party]
+    /// Render hosts' public keys (base64), oldest first, the current one last: every key a host
+    /// ever held, so royalty events signed before a rotation still verify.
+    public let hostKeys: [String: [String]]
     /// Registered twins by id.
     public let twins: [String: TwinRecord]
-    /// Grants by uid.
+    /// Each model's designated estate (the last designation she signed while alive).
+    public let estates: [String: String]
+    /// Death attestations by model id.
+    public let deaths: [String: DeathAttestation]
+    /// Grants by uid, including refused ones (see `RegisteredGrant.isSound`).
     public let grants: [String: RegisteredGrant]
-    /// Revocations by revoked grant uid (only canonical files whose signature verifies with the
-    /// named signer's key; whether the signer had authority is checked per request).
+    /// Effective revocations by revoked grant uid (signed by someone entitled to revoke).
     public let revocations: [String: Revocation]
-    /// Files that could not be used, with the reason.
+    /// For each superseded grant uid, the uid of the grant that superseded it.
+    public let supersededBy: [String: String]
+    /// Records that were ignored, with the reason and line.
     public let problems: [RegistryProblem]
+    /// Signed twin statuses (active/suspended) in force, by twin id.
+    let signedStatus: [String: TwinStatus]
     /// Each twin's grants, most specific first (see Evaluation.swift).
     let grantsByTwin: [String: [RegisteredGrant]]
 
-    private init(
-        directory: URL, parties: [String: Party], twins: [String: TwinRecord], grants: [String: RegisteredGrant],
-        revocations: [String: Revocation], problems: [RegistryProblem]
-    ) {
+    init(directory: URL, head: RegistryHead, state: RegistryReplay) {
         self.directory = directory
-        self.parties = parties
-        self.twins = twins
-        self.grants = grants
-        self.revocations = revocations
-        self.problems = problems
-        grantsByTwin = Dictionary(grouping: grants.values, by: \.grant.terms.twin).mapValues { $0.sorted(by: Self.isMoreSpecific) }
+        self.head = head
+        parties = state.parties
+        hostKeys = state.hostKeys
+        twins = state.twins
+        estates = state.estates
+        deaths = state.deaths
+        grants = state.grants
+        revocations = state.revocations
+        supersededBy = state.supersededBy
+        problems = state.problems
+        signedStatus = state.statuses
+        grantsByTwin = Dictionary(grouping: state.grants.values, by: \.grant.terms.twin).mapValues { $0.sorted(by: Self.isMoreSpecific) }
     }
 
-    /// Size limit for one registry file.
-    static let fileLimit = 1 << 20
-
-    /// Reads every registry file. Malformed files are listed in `problems` and skipped; only a
-    /// missing or unreadable directory throws.
-    public static func load(directory: URL) throws -> ConsentRegistry {
+    /// Reads and replays `<directory>/log.jsonl` (a missing log is an empty registry).
+    ///
+    /// - Parameters:
+    ///   - trustAnchors: registrar public keys (base64, as in `.pub` files); only party records
+    ///     and death attestations signed by one of them count.
+    ///   - pinnedHead: the newest head this host has seen (`RegistryHeadStore.read()`); the log
+    ///     must contain it (same hash at that seq), or `registryRolledBack` is thrown.
+    ///   - now: status changes dated after `now + clockSkew` are refused.
+    public static func load(directory: URL, trustAnchors: [String], pinnedHead: RegistryHead? = nil, at now: Date = Date()) throws -> ConsentRegistry {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ConsentError.notFound("consent registry directory \(directory.path) does not exist")
         }
-        var problems: [RegistryProblem] = []
-
-        func each(_ folder: String, _ body: (String, [UInt8]) throws -> Void) throws {
-            let folderURL = directory.appendingPathComponent(folder)
-            for name in try jsonFileNames(in: folderURL) {
-                let relative = "\(folder)/\(name)"
-                do {
-                    let id = String(name.dropLast(".json".count))
-                    try validateIdentifier(id, field: "file name")
-                    try body(id, try readRegularFile(folderURL.appendingPathComponent(name), limit: fileLimit))
-                } catch let error as ConsentError {
-                    problems.append(RegistryProblem(file: relative, message: error.description))
-                } catch {
-                    problems.append(RegistryProblem(file: relative, message: "\(error)"))
-                }
+        let contents = try RegistryLog.read(directory: directory)
+        if let pinned = pinnedHead, pinned.seq > 0 {
+            guard pinned.seq <= contents.head.seq else {
+                throw ConsentError.registryRolledBack(
+                    "\(RegistryLog.fileName) has \(contents.head.seq) lines, but this host has seen line \(pinned.seq) (\(pinned.hash)): an older copy was put back or lines were removed")
+            }
+            guard contents.hashes[pinned.seq - 1] == pinned.hash else {
+                throw ConsentError.registryRolledBack(
+                    "\(RegistryLog.fileName) line \(pinned.seq) has hash \(contents.hashes[pinned.seq - 1]), but this host has seen \(pinned.hash) there: the log was forked or rewritten")
             }
         }
-
-        var parties: [String: Party] = [:]
-        try each("parties") { id, bytes in
-            let party = try decode(Party.self, bytes)
-            guard party.id == id else { throw ConsentError.malformedFile("holds party '\(party.id)', not '\(id)'") }
-            parties[id] = party
+        var replay = RegistryReplay(trustAnchors: Set(trustAnchors), now: now)
+        for entry in contents.entries { replay.apply(entry) }
+        if contents.tornTail {
+            replay.problems.append(RegistryProblem(
+                file: RegistryLog.fileName, line: contents.head.seq + 1, message: "incomplete last line (an interrupted append); ignored"))
         }
-        var twins: [String: TwinRecord] = [:]
-        try each("twins") { id, bytes in
-            let twin = try decode(TwinRecord.self, bytes)
-            guard twin.id == id else { throw ConsentError.malformedFile("holds twin '\(twin.id)', not '\(id)'") }
-            twins[id] = twin
-        }
-        var grants: [String: RegisteredGrant] = [:]
-        try each("grants") { uid, bytes in
-            let (grant, isCanonical) = try Grant.parse(bytes)
-            guard grant.uid == uid else { throw ConsentError.malformedFile("holds grant '\(grant.uid)', not '\(uid)'") }
-            let verifies = isCanonical && (parties[grant.assigner]?.verifies(grant.signature, over: grant.signedBytes) ?? false)
-            grants[uid] = RegisteredGrant(grant: grant, signatureVerifies: verifies)
-        }
-        var revocations: [String: Revocation] = [:]
-        try each("revocations") { uid, bytes in
-            let (revocation, isCanonical) = try Revocation.parse(bytes)
-            guard revocation.grant == uid else {
-                throw ConsentError.malformedFile("revokes grant '\(revocation.grant)', not '\(uid)'")
-            }
-            guard isCanonical, let signer = parties[revocation.signer],
-                  signer.verifies(revocation.signature, over: revocation.signedBytes)
-            else { throw ConsentError.malformedFile("signature does not verify with the key of '\(revocation.signer)'") }
-            revocations[uid] = revocation
-        }
-        return ConsentRegistry(
-            directory: directory, parties: parties, twins: twins, grants: grants, revocations: revocations, problems: problems)
+        return ConsentRegistry(directory: directory, head: contents.head, state: replay)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(bytes))
-        } catch let error as ConsentError {
-            throw error
-        } catch {
-            throw ConsentError.malformedFile("not a valid \(T.self): \(error)")
+    /// The registered party whose current public key is `key`'s.
+    public func party(for key: PartyKey) throws -> Party {
+        guard let party = parties.values.first(where: { $0.publicKey == key.publicKeyBase64 }) else {
+            throw ConsentError.keyNotRegistered("the private key does not belong to any party (current key) in \(directory.path)")
         }
+        return party
+    }
+
+    /// The current status of twin `id`, or nil when it is unknown: `suspended` when the last
+    /// accepted status change says so, else `deceased` once the owner's death is attested, else
+    /// `active`.
+    public func status(ofTwin id: String) -> TwinStatus? {
+        guard let twin = twins[id] else { return nil }
+        if signedStatus[id] == .suspended { return .suspended }
+        return deaths[twin.owner] == nil ? .active : .deceased
+    }
+
+    /// The party who may sign consent for `model`'s twins now: the model while she lives, her
+    /// designated estate (if any) after the registrar attested her death.
+    public func consentSigner(for model: String) -> String? {
+        deaths[model] == nil ? model : estates[model]
     }
 }

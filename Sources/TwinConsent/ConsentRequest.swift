@@ -1,3 +1,8 @@
+// Role: what a job asks for, as far as consent is concerned (built by the daemon from a job).
+// Reference: docs/consent-registry.md, "The decision".
+// Failure modes: an empty id, a bad territory, a count below 1 throw `invalidValue`; a content
+// tag that is not a token after normalisation throws `badTag` (the daemon's `job.bad_tag`).
+
 import Foundation
 
 /// What a job asks for, as far as consent is concerned. Built by the daemon from the job file.
@@ -14,15 +19,17 @@ public struct ConsentRequest: Codable, Equatable, Sendable {
     public let territory: String
     /// Number of images the job delivers; at least 1.
     public let count: Int
-    /// Content tags of the job (e.g. `swimwear`); none of them may be prohibited by the grant.
+    /// Content tags of the job, normalised by `ContentTag.normalize` (e.g. `swimwear`); none of
+    /// them may be prohibited by the grant.
     public let contentTags: [String]
     /// Lowercase hex SHA-256 of the twin's weight file as it is now (computed by the daemon, see
     /// `WeightsDigestCache`); `nil` when the file is missing or unreadable.
     public let twinWeightsSHA256: String?
 
     /// Creates a request. Ids and the purpose need only be non-empty (one that is not in the
-    /// registry simply matches nothing); the territory must be a country code or `EU`; content
-    /// tags are compared in lowercase, so `Swimwear` is caught by a `swimwear` prohibition.
+    /// registry, or a purpose outside `Purpose`, simply matches nothing); the territory must be a
+    /// country code or `EU`; content tags are normalised (`ContentTag.normalize`, which throws
+    /// `ConsentError.badTag`), so `Ｓwim-Wear ` is caught by a `swimwear` prohibition.
     public init(
         job: String, twin: String, licensee: String, purpose: String, territory: String, count: Int,
         contentTags: [String] = [], twinWeightsSHA256: String?
@@ -38,7 +45,7 @@ public struct ConsentRequest: Codable, Equatable, Sendable {
         self.purpose = purpose
         self.territory = territory
         self.count = count
-        self.contentTags = contentTags.map { $0.lowercased() }
+        self.contentTags = try contentTags.map { try ContentTag.normalize($0) }
         self.twinWeightsSHA256 = twinWeightsSHA256
     }
 

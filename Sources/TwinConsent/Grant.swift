@@ -1,23 +1,30 @@
+// Role: the signed grant of consent (`twinrender.grant.v1`): the terms a model (or, after her
+// death, her designated estate) agreed to, optionally superseding an earlier grant.
+// Reference: docs/consent-registry.md, "Records" (field table).
+// Failure modes: parsing throws `malformedFile`/`invalidValue`; a grant whose signature does not
+// verify or whose signer was not entitled is kept (so a job that matches it is refused with its
+// own reason, `signature_invalid` or `signer_not_owner`) but never allows anything.
+
 import Crypto
 import Foundation
 
-/// A signed grant of consent (`grants/<uid>.json`).
+/// A signed grant of consent.
 ///
-/// The file is exactly the canonical JSON of every field below including `signature`, followed by
-/// one newline. The signature covers the canonical JSON of every field except `signature`, plus
+/// Signed bytes: canonical JSON of every field below but `signature`, plus
 /// `type: "twinrender.grant.v1"` (so a signature on another record type cannot pass as a grant).
-/// A file that differs from its canonical form by any byte fails verification.
-public struct Grant: Equatable, Sendable {
+public struct Grant: Equatable, Sendable, RegistryRecord {
     static let type = "twinrender.grant.v1"
 
-    /// Fresh lowercase UUID, also the file name.
+    /// Fresh lowercase UUID.
     public let uid: String
-    /// The party that signed: the twin's owner, or her estate once she has died.
+    /// The party that signed: the twin's owner, or her designated estate after her death.
     public let assigner: String
     /// When it was signed.
     public let issuedAt: Date
     /// The consented terms (`terms.licensee` is the assignee).
     public let terms: GrantTerms
+    /// Uid of the grant this one replaces (which is then refused as `consent.superseded`), if any.
+    public let supersedes: String?
     /// Base64 Ed25519 signature of `assigner` over the signed bytes.
     public let signature: String
 
@@ -26,31 +33,29 @@ public struct Grant: Equatable, Sendable {
 
     /// Validates `terms` and signs them with `key` as `assigner`.
     public static func sign(
-        _ terms: GrantTerms, assigner: String, key: PartyKey, at date: Date, uid: String = UUID().uuidString.lowercased()
+        _ terms: GrantTerms, assigner: String, key: PartyKey, at date: Date, uid: String = UUID().uuidString.lowercased(),
+        supersedes: String? = nil
     ) throws -> Grant {
         try terms.validate()
         try validateIdentifier(assigner, field: "assigner")
         try validateIdentifier(uid, field: "grant uid")
-        let unsigned = Grant(uid: uid, assigner: assigner, issuedAt: date, terms: terms, signature: "")
-        return Grant(uid: uid, assigner: assigner, issuedAt: unsigned.issuedAt, terms: terms, signature: try key.sign(unsigned.signedBytes))
+        if let supersedes { try validateIdentifier(supersedes, field: "superseded grant uid") }
+        let unsigned = Grant(uid: uid, assigner: assigner, issuedAt: date, terms: terms, supersedes: supersedes, signature: "")
+        return Grant(
+            uid: uid, assigner: assigner, issuedAt: date, terms: terms, supersedes: supersedes,
+            signature: try key.sign(unsigned.signedBytes))
     }
 
-    private init(uid: String, assigner: String, issuedAt: Date, terms: GrantTerms, signature: String) {
+    private init(uid: String, assigner: String, issuedAt: Date, terms: GrantTerms, supersedes: String?, signature: String) {
         self.uid = uid
         self.assigner = assigner
-        // Whole seconds, as serialised.
-        self.issuedAt = Date(timeIntervalSince1970: issuedAt.timeIntervalSince1970.rounded(.down))
+        self.issuedAt = wholeSeconds(issuedAt)
         self.terms = terms
+        self.supersedes = supersedes
         self.signature = signature
     }
 
-    /// The canonical bytes the signature covers.
-    var signedBytes: [UInt8] { canonicalJSON(fields(includingSignature: false)) }
-
-    /// The file contents: canonical JSON with the signature, and a newline.
-    public var fileBytes: [UInt8] { canonicalJSON(fields(includingSignature: true)) + [UInt8(ascii: "\n")] }
-
-    private func fields(includingSignature: Bool) -> [String: CanonicalValue] {
+    var fields: [String: CanonicalValue] {
         var fields: [String: CanonicalValue] = [
             "type": .string(Self.type),
             "uid": .string(uid),
@@ -68,55 +73,25 @@ public struct Grant: Equatable, Sendable {
             "paymentDays": .int(terms.paymentDays),
             "prohibitedTags": .strings(terms.prohibitedTags),
             "issuedAt": .string(UTCDate.format(issuedAt)),
+            "signature": .string(signature),
         ]
-        // Present only when true, so grants signed before the field existed stay canonical.
+        // Present only when set, so the canonical form has one spelling of "not set".
         if terms.requiresLabel { fields["requiresLabel"] = .bool(true) }
-        if includingSignature { fields["signature"] = .string(signature) }
+        if let supersedes { fields["supersedes"] = .string(supersedes) }
         return fields
     }
 
-    /// Parses a grant file. `isCanonical` is false when the bytes differ from the canonical form of
-    /// the parsed fields (an edit, an added field, reformatting): such a grant never verifies.
-    /// Throws `ConsentError.malformedFile` when the file is not a grant at all.
-    static func parse(_ bytes: [UInt8]) throws -> (grant: Grant, isCanonical: Bool) {
-        let raw: GrantFile
-        do {
-            raw = try JSONDecoder().decode(GrantFile.self, from: Data(bytes))
-        } catch {
-            throw ConsentError.malformedFile("not a grant: \(error)")
-        }
-        guard raw.type == Self.type else { throw ConsentError.malformedFile("has type '\(raw.type)', expected \(Self.type)") }
-        let terms = try GrantTerms(
-            twin: raw.twin, licensee: raw.assignee, purposes: raw.purposes, territories: raw.territories,
-            validFrom: UTCDate.parse(raw.validFrom, field: "validFrom"), validUntil: UTCDate.parse(raw.validUntil, field: "validUntil"),
-            maxImages: raw.maxImages, feeMinorUnits: raw.feeMinorUnits, currency: raw.currency,
-            commissionBasisPoints: raw.commissionBasisPoints, paymentDays: raw.paymentDays, prohibitedTags: raw.prohibitedTags,
-            requiresLabel: raw.requiresLabel ?? false)
-        let grant = try Grant(
-            uid: raw.uid, assigner: raw.assigner, issuedAt: UTCDate.parse(raw.issuedAt, field: "issuedAt"), terms: terms,
-            signature: raw.signature)
-        return (grant, grant.fileBytes == bytes)
+    init(fields f: RecordFields) throws {
+        let terms = GrantTerms(
+            twin: try f.string("twin"), licensee: try f.string("assignee"), purposes: try f.strings("purposes"),
+            territories: try f.strings("territories"), validFrom: try f.date("validFrom"), validUntil: try f.date("validUntil"),
+            maxImages: try f.int("maxImages"), feeMinorUnits: try f.int("feeMinorUnits"), currency: try f.string("currency"),
+            commissionBasisPoints: try f.int("commissionBasisPoints"), paymentDays: try f.int("paymentDays"),
+            prohibitedTags: try f.strings("prohibitedTags"), requiresLabel: try f.optionalBool("requiresLabel") ?? false)
+        self.init(
+            uid: try f.string("uid"), assigner: try f.string("assigner"), issuedAt: try f.date("issuedAt"), terms: terms,
+            supersedes: try f.optionalString("supersedes"), signature: try f.string("signature"))
+        try validateIdentifier(uid, field: "grant uid")
+        try validateIdentifier(assigner, field: "assigner")
     }
-}
-
-/// The on-disk shape of a grant, before validation.
-private struct GrantFile: Decodable {
-    let type: String
-    let uid: String
-    let twin: String
-    let assigner: String
-    let assignee: String
-    let purposes: [String]
-    let territories: [String]
-    let validFrom: String
-    let validUntil: String
-    let maxImages: Int
-    let feeMinorUnits: Int
-    let currency: String
-    let commissionBasisPoints: Int
-    let paymentDays: Int
-    let prohibitedTags: [String]
-    let requiresLabel: Bool?
-    let issuedAt: String
-    let signature: String
 }

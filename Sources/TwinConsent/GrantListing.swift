@@ -1,3 +1,8 @@
+// Role: each grant's state for `twinrender consent list`, as the daemon would see it.
+// Reference: docs/consent-registry.md, "Commands".
+// Failure modes: none; a grant the daemon refuses whatever the request is `invalid` with the
+// reason, and only an effective revocation (one the daemon honours) shows as `revoked`.
+
 import Foundation
 
 /// A grant's state for `twinrender consent list`.
@@ -10,11 +15,13 @@ public struct GrantListing: Equatable, Sendable {
         case notYetValid = "not_yet_valid"
         /// Window ended.
         case expired
-        /// Revoked by the owner or her estate.
+        /// Revoked by someone entitled to (ignored revocations do not count).
         case revoked
+        /// Replaced by a later grant naming it in `supersedes`.
+        case superseded
         /// All images delivered or reserved.
         case exhausted
-        /// Signature, signer or terms do not hold (see the consent check for the exact code).
+        /// Signature, signer or terms do not hold (see `problem`).
         case invalid
     }
 
@@ -22,7 +29,7 @@ public struct GrantListing: Equatable, Sendable {
     public let grant: Grant
     /// Its state.
     public let state: State
-    /// Why it is invalid, when `state == .invalid`.
+    /// Why it is invalid (or which grant superseded it).
     public let problem: String?
     /// Images delivered or reserved.
     public let used: Int
@@ -36,35 +43,21 @@ extension ConsentRegistry {
     public func listGrants(twin: String? = nil, at date: Date, usage: (String) -> Int) -> [GrantListing] {
         grants.values
             .filter { twin == nil || $0.grant.terms.twin == twin }
-            .sorted { ($0.grant.terms.twin, $0.grant.issuedAt, $0.grant.uid) < ($1.grant.terms.twin, $1.grant.issuedAt, $1.grant.uid) }
+            .sorted { ($0.grant.terms.twin, $0.line) < ($1.grant.terms.twin, $1.line) }
             .map { entry in
                 let grant = entry.grant
                 let used = usage(grant.uid)
                 func listing(_ state: GrantListing.State, _ problem: String? = nil) -> GrantListing {
                     GrantListing(grant: grant, state: state, problem: problem, used: used)
                 }
-                if let problem = validityProblem(of: entry) { return listing(.invalid, problem) }
+                if !entry.signatureVerifies { return listing(.invalid, "the signature does not verify with the key of '\(grant.assigner)'") }
+                if let problem = entry.signerProblem ?? entry.termsProblem { return listing(.invalid, problem) }
+                if let newer = supersededBy[grant.uid] { return listing(.superseded, "superseded by grant \(newer)") }
                 if revocations[grant.uid] != nil { return listing(.revoked) }
                 if date < grant.terms.validFrom { return listing(.notYetValid) }
                 if date >= grant.terms.validUntil { return listing(.expired) }
                 if used >= grant.terms.maxImages { return listing(.exhausted) }
                 return listing(.valid)
             }
-    }
-
-    /// Why a grant cannot allow anything whatever the request (signature, signer, terms), or nil.
-    private func validityProblem(of entry: RegisteredGrant) -> String? {
-        guard let twin = twins[entry.grant.terms.twin] else { return "twin '\(entry.grant.terms.twin)' is not registered" }
-        guard case .success(let status) = status(of: twin) else { return "the twin's status history does not verify" }
-        let probe = TwinState(record: twin, status: status)
-        let request = try? ConsentRequest(
-            job: "list", twin: twin.id, licensee: entry.grant.terms.licensee, purpose: entry.grant.terms.purposes.first ?? "none",
-            territory: entry.grant.terms.territories.first ?? "EU", count: 1, twinWeightsSHA256: twin.weightsSHA256)
-        guard let request,
-              let failure = firstFailure(
-                of: entry, for: request, countries: [], twin: probe, at: entry.grant.terms.validFrom, usage: { _ in 0 }),
-              failure.check <= .terms
-        else { return nil }
-        return failure.denial.description
     }
 }

@@ -1,4 +1,11 @@
+// Role: the terms of a grant before it is signed, their validation, and the inclusive last day
+// for documents that show an end date (XMP `LicenseEndDate`).
+// Reference: docs/consent-registry.md, field table of `twinrender.grant.v1`.
+// Failure modes: `validate()` throws `invalidValue` naming the first term missing or out of range
+// (`badTag` for a prohibited tag that is not normalised).
+
 import Foundation
+import TwinBase
 
 /// What a model consents to: the terms of a grant before it is signed.
 ///
@@ -9,7 +16,7 @@ public struct GrantTerms: Equatable, Sendable {
     public var twin: String
     /// Party id of the licensee (the brand).
     public var licensee: String
-    /// Allowed purposes (lowercase tokens, e.g. `ecommerce`, `editorial`); at least one.
+    /// Allowed purposes (`Purpose` tokens, e.g. `ecommerce`, `editorial`); at least one.
     public var purposes: [String]
     /// Allowed territories: ISO 3166-1 alpha-2 codes or `EU`; at least one.
     public var territories: [String]
@@ -27,7 +34,8 @@ public struct GrantTerms: Equatable, Sendable {
     public var commissionBasisPoints: Int
     /// Days until payment is due, 0…45. Default 30.
     public var paymentDays: Int
-    /// Content tags the licensee may not request (e.g. `swimwear`, `lingerie`, `political`).
+    /// Content tags the licensee may not request (e.g. `swimwear`, `lingerie`, `political`), each
+    /// normalised by `ContentTag.normalize`.
     public var prohibitedTags: [String]
     /// Every image must carry the visible "AI-generated" label; the render host's config cannot
     /// switch it off. Default false (the host's `output.label` decides).
@@ -61,7 +69,7 @@ public struct GrantTerms: Equatable, Sendable {
         try validateIdentifier(twin, field: "twin")
         try validateIdentifier(licensee, field: "licensee")
         guard !purposes.isEmpty else { throw ConsentError.invalidValue("a grant needs at least one purpose") }
-        for purpose in purposes { try validateToken(purpose, field: "purpose") }
+        for purpose in purposes { try Purpose.validate(purpose) }
         guard !territories.isEmpty else { throw ConsentError.invalidValue("a grant needs at least one territory") }
         for territory in territories { _ = try Territory.expand(territory) }
         guard validFrom < validUntil else {
@@ -77,6 +85,19 @@ public struct GrantTerms: Equatable, Sendable {
         guard (0...45).contains(paymentDays) else {
             throw ConsentError.invalidValue("payment terms must be between 0 and 45 days, got \(paymentDays)")
         }
-        for tag in prohibitedTags { try validateToken(tag, field: "prohibited tag") }
+        for tag in prohibitedTags where try ContentTag.normalize(tag) != tag {
+            throw ConsentError.badTag("prohibited tag '\(tag)' is not normalised (expected '\(try ContentTag.normalize(tag))')")
+        }
+    }
+
+    /// The last UTC day the grant covers: the day of the last second before the exclusive
+    /// `validUntil` (`--until 2027-12-31` is stored as 2028-01-01T00:00:00Z and gives 2027-12-31).
+    public var lastValidDay: CalendarDate { UTCTimestamp(validUntil.addingTimeInterval(-1)).calendarDate }
+
+    /// Whether any of the request's normalised `tags` is prohibited, compared by
+    /// `ContentTag.matchKey` (so `swim-wear` is caught by `swimwear` and the other way round).
+    func prohibited(_ tags: [String]) -> [String] {
+        let keys = Set(prohibitedTags.map(ContentTag.matchKey))
+        return tags.filter { keys.contains(ContentTag.matchKey($0)) }.sorted()
     }
 }

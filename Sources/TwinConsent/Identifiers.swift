@@ -1,6 +1,8 @@
-// Validation of the identifiers and tokens used in registry records. Party, twin and grant ids
-// become file names, so they are restricted to a safe alphabet; purposes and content tags are
-// lowercase tokens so that comparisons are exact and case-free.
+// Role: validation of the ids and digests in registry records. Party, twin and grant ids become
+// file names (key files) and reason messages, so they are restricted to a safe alphabet.
+// Reference: the same id alphabet as TwinBase `HostName` (1-64 bytes of A-Z a-z 0-9 . _ -).
+// Failure modes: anything else throws `ConsentError.invalidValue` naming the field.
+// (Purposes and content tags: ContentTag.swift.)
 
 /// Checks that `value` is a registry id: 1–64 characters of `A–Z a–z 0–9 . _ -`, starting with a
 /// letter or digit (so never `.` or `..`, never a path).
@@ -11,18 +13,6 @@ func validateIdentifier(_ value: String, field: String) throws(ConsentError) {
           isAlphanumeric(bytes[0])
     else {
         throw .invalidValue("\(field) '\(value)' is not a valid id (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)")
-    }
-}
-
-/// Checks that `value` is a lowercase token (purpose or content tag): 1–32 characters of
-/// `a–z 0–9 _ -`.
-func validateToken(_ value: String, field: String) throws(ConsentError) {
-    let bytes = Array(value.utf8)
-    guard (1...32).contains(bytes.count),
-          bytes.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-              || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
-    else {
-        throw .invalidValue("\(field) '\(value)' is not a valid token (1-32 characters of a-z 0-9 _ -)")
     }
 }
 

@@ -1,6 +1,8 @@
-// Money and percentages as exact integers: a fee is an integer number of the currency's minor
-// units (ISO 4217 exponent: 2 for EUR/USD, 0 for JPY, 3 for KWD), a commission is in basis points
-// (1 % = 100). Decimal text from the command line is converted without floating point.
+// Role: money and percentages as exact integers (fees in ISO 4217 minor units, commission in
+// basis points), converted from decimal text without floating point.
+// Reference: ISO 4217 (currency codes and minor-unit exponents).
+// Failure modes: unknown currencies, negative amounts, too many decimals or overflow throw
+// `invalidValue`.
 
 /// ISO 4217 currencies and conversions of decimal amounts into integer minor units.
 public enum Money {

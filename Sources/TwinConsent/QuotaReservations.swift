@@ -1,4 +1,11 @@
+// Role: images reserved by jobs in flight, shared by every worker and daemon on the host, so
+// parallel jobs never overshoot a grant's max images.
+// Reference: docs/consent-registry.md, "Quotas across workers and daemons".
+// Failure modes: a damaged state file throws `malformedFile` (fail closed); lock and write
+// failures throw `io`.
+
 import Foundation
+import TwinBase
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -107,7 +114,12 @@ public final class QuotaReservations: Sendable {
             state.reservations.sort { $0.job < $1.job }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try writeAtomically(file, contents: Array(try encoder.encode(state)))
+            let bytes = Array(try encoder.encode(state))
+            do throws(SystemCallError) {
+                try DurableFile.replace(bytes, at: file.path)
+            } catch {
+                throw ConsentError.io(error)
+            }
         }
         return result
     }

@@ -1,28 +1,21 @@
-import Crypto
+// Role: a cheap change detector for the registry log, so the daemon re-reads it only when it
+// changed.
+// Reference: the stat-based change checks of Postfix's table lookups.
+// Failure modes: none thrown; a missing or unreadable log gives a fixed fingerprint ("absent"),
+// which the next load then reports properly.
+
 import Foundation
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
-/// A cheap change detector for a registry directory: SHA-256 over the name, inode, size and
-/// modification time (nanoseconds) of every file in its four folders. Every registry write either
-/// creates a file or replaces one by rename (new inode), so any write changes the fingerprint.
+/// The identity of the registry log as the file system sees it.
 public enum RegistryFingerprint {
-    /// The current fingerprint of `directory` (hex). Missing folders count as empty.
+    /// Device, inode, size and modification time (nanoseconds) of `<directory>/log.jsonl`.
+    /// Every append changes the size and mtime; replacing the file changes the inode.
     public static func compute(directory: URL) -> String {
-        var hasher = SHA256()
-        for folder in ["parties", "twins", "grants", "revocations"] {
-            let folderURL = directory.appendingPathComponent(folder)
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folderURL.path)) ?? []).sorted()
-            for name in names {
-                var info = stat()
-                guard lstat(folderURL.appendingPathComponent(name).path, &info) == 0 else { continue }
-                let line = "\(folder)/\(name) \(info.st_ino) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)\n"
-                hasher.update(data: Array(line.utf8))
-            }
-        }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        var info = stat()
+        guard lstat(RegistryLog.url(directory).path, &info) == 0 else { return "absent" }
+        return "\(info.st_dev) \(info.st_ino) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
     }
 }

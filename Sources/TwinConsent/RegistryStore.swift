@@ -1,139 +1,174 @@
+// Role: appends signed records to the registry log (used by the `twinrender` commands, tests and
+// fixtures). Every append runs under the log's `flock`, replays the log and the new record with
+// exactly the rules the daemon uses, and writes only a record the replay accepts; so the CLI
+// refuses what the daemon would ignore, with the same sentence.
+// Reference: RegistryLog.swift (line format, lock), RegistryReplay.swift (who may sign what).
+// Failure modes: a record the replay would refuse throws `notAuthorized` with the reason; a key
+// that belongs to no party throws `keyNotRegistered`; unknown twins, grants or licensees throw
+// `notFound`; a tampered log throws `registryTampered`; write failures throw `io`.
+
 import Foundation
 
-/// Writes records into a consent registry directory (used by the `twinrender` commands and by
-/// tests). Each write re-reads the registry first, checks that the signer may sign the record, and
-/// writes one file atomically; the daemon picks the change up through `ConsentRegistryCache`.
+/// Writes records into a consent registry directory; the daemon picks the change up through
+/// `ConsentRegistryCache`.
 public struct RegistryStore: Sendable {
-    /// The registry directory (created, with its four folders, on first write).
+    /// The registry directory (created, with an empty log, on first write).
     public let directory: URL
+    /// Registrar public keys (base64) the replay trusts.
+    public let trustAnchors: [String]
 
-    /// A store for `directory`.
-    public init(directory: URL) { self.directory = directory }
-
-    /// Registers `party`. Registering the identical record again is a no-op; a different record
-    /// under the same id throws `alreadyExists`.
-    public func addParty(_ party: Party) throws {
-        let registry = try load()
-        if let existing = registry.parties[party.id] {
-            guard existing == party else { throw ConsentError.alreadyExists("party '\(party.id)' is already registered with other details") }
-            return
-        }
-        if let other = registry.parties.values.first(where: { $0.publicKey == party.publicKey }) {
-            throw ConsentError.alreadyExists("that public key already belongs to party '\(other.id)'")
-        }
-        if let model = party.estateOf, registry.parties[model]?.role != .model {
-            throw ConsentError.notFound("estate '\(party.id)' names '\(model)', which is not a registered model")
-        }
-        try writeJSON(party, to: "parties/\(party.id).json")
+    /// A store for `directory`, replaying with `trustAnchors`.
+    public init(directory: URL, trustAnchors: [String]) {
+        self.directory = directory
+        self.trustAnchors = trustAnchors
     }
 
-    /// Registers twin `id` owned by model `owner`, pinning the SHA-256 of `weightsFile`. Refuses to
-    /// re-register an existing twin.
+    /// The registry as it is now (the directory is created if missing).
+    public func load(at date: Date = Date()) throws -> ConsentRegistry {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return try ConsentRegistry.load(directory: directory, trustAnchors: trustAnchors, at: date)
+    }
+
+    // MARK: Registrar records
+
+    /// Registers a new party, signed by `registrarKey` (a trust anchor). Throws `alreadyExists`
+    /// when the id is taken (use `rotateParty` for a new key).
     @discardableResult
-    public func registerTwin(id: String, owner: String, weightsFile: URL, at date: Date) throws -> TwinRecord {
-        let registry = try load()
-        guard registry.twins[id] == nil else { throw ConsentError.alreadyExists("twin '\(id)' is already registered") }
-        guard registry.parties[owner]?.role == .model else {
-            throw ConsentError.notFound("owner '\(owner)' is not a registered model party")
+    public func registerParty(id: String, role: PartyRole, publicKey: String, registrarKey: PartyKey, at date: Date) throws -> Party {
+        guard try load(at: date).parties[id] == nil else {
+            throw ConsentError.alreadyExists("party '\(id)' is already registered; a new key for it is a rotation ('party rotate')")
         }
+        let party = try Party.sign(id: id, role: role, publicKey: publicKey, registrarKey: registrarKey, at: date)
+        try append(.party(party), at: date)
+        return party
+    }
+
+    /// Rotates party `id` to `publicKey`, signed by `registrarKey`. From this line on, records
+    /// signed with the old key are refused.
+    @discardableResult
+    public func rotateParty(id: String, publicKey: String, registrarKey: PartyKey, at date: Date) throws -> Party {
+        guard let existing = try load(at: date).parties[id] else { throw ConsentError.notFound("party '\(id)' is not registered") }
+        let party = try Party.sign(id: id, role: existing.role, publicKey: publicKey, registrarKey: registrarKey, at: date)
+        try append(.party(party), at: date)
+        return party
+    }
+
+    /// Records the registrar's attestation that `model` died on `diedOn` (`YYYY-MM-DD`).
+    @discardableResult
+    public func attestDeath(model: String, diedOn: String, registrarKey: PartyKey, at date: Date) throws -> DeathAttestation {
+        let death = try DeathAttestation.sign(model: model, diedOn: diedOn, registrarKey: registrarKey, at: date)
+        try append(.death(death), at: date)
+        return death
+    }
+
+    // MARK: Records signed by a model (or her estate)
+
+    /// The model (whose key `key` is) designates `estate` as her estate.
+    @discardableResult
+    public func designateEstate(model: String, estate: String, key: PartyKey, at date: Date) throws -> EstateDesignation {
+        try requireKey(key, of: model, in: load(at: date))
+        let designation = try EstateDesignation.sign(model: model, estate: estate, key: key, at: date)
+        try append(.estate(designation), at: date)
+        return designation
+    }
+
+    /// Registers twin `id` owned by the model whose key `key` is, pinning the SHA-256 of
+    /// `weightsFile` (her consent to create the twin from exactly those weights).
+    @discardableResult
+    public func registerTwin(id: String, weightsFile: URL, key: PartyKey, at date: Date) throws -> TwinRecord {
+        let registry = try load(at: date)
+        let owner = try registry.party(for: key)
+        guard registry.twins[id] == nil else { throw ConsentError.alreadyExists("twin '\(id)' is already registered") }
         let digest = try WeightsDigestCache.sha256(of: weightsFile)
-        let twin = try TwinRecord(
-            id: id, owner: owner, weightsSHA256: digest, weightsFile: weightsFile.standardizedFileURL.path, registeredAt: date)
-        try writeJSON(twin, to: "twins/\(id).json")
+        let twin = try TwinRecord.sign(
+            id: id, owner: owner.id, weightsSHA256: digest, weightsFile: weightsFile.standardizedFileURL.path, key: key, at: date)
+        try append(.twin(twin), at: date)
         return twin
     }
 
-    /// Appends a status change signed with `key`, which must belong to the twin's owner or her
-    /// estate.
+    /// Appends a status change signed with `key` (the living owner's, or her estate's after her
+    /// death). Refuses a date more than `ConsentRegistry.clockSkew` ahead of now.
     @discardableResult
     public func setStatus(twin id: String, to status: TwinStatus, key: PartyKey, at date: Date) throws -> TwinStatusChange {
-        let registry = try load()
-        guard var twin = registry.twins[id] else { throw ConsentError.notFound("twin '\(id)' is not registered") }
+        let registry = try load(at: Date())
+        guard registry.twins[id] != nil else { throw ConsentError.notFound("twin '\(id)' is not registered") }
         let signer = try registry.party(for: key)
-        guard registry.mayActForOwner(signer.id, twin: twin) else {
-            throw ConsentError.notAuthorized(
-                "\(signer.role.rawValue) '\(signer.id)' may not change the status of twin '\(id)'; only its owner '\(twin.owner)' or her estate may")
-        }
         let change = try TwinStatusChange(twin: id, status: status, at: date, signer: signer.id, key: key)
-        twin.statusChanges.append(change)
-        try writeJSON(twin, to: "twins/\(id).json")
+        try append(.status(change), at: Date())
         return change
     }
 
-    /// Signs `terms` with `key` and writes the grant. The key must belong to the twin's owner (or
-    /// her estate once the twin is deceased); the licensee must be a registered licensee.
+    /// Signs `terms` with `key` and appends the grant (optionally superseding grant
+    /// `supersedes`). The key must be the living owner's, or her designated estate's after her
+    /// attested death; the licensee must be a registered licensee.
     @discardableResult
-    public func grant(_ terms: GrantTerms, key: PartyKey, at date: Date) throws -> Grant {
+    public func grant(_ terms: GrantTerms, key: PartyKey, at date: Date, supersedes: String? = nil) throws -> Grant {
         try terms.validate()
-        let registry = try load()
-        guard let twin = registry.twins[terms.twin] else { throw ConsentError.notFound("twin '\(terms.twin)' is not registered") }
+        let registry = try load(at: date)
+        guard registry.twins[terms.twin] != nil else { throw ConsentError.notFound("twin '\(terms.twin)' is not registered") }
         guard registry.parties[terms.licensee]?.role == .licensee else {
             throw ConsentError.notFound("licensee '\(terms.licensee)' is not a registered licensee party")
         }
+        if let supersedes, registry.grants[supersedes] == nil { throw ConsentError.notFound("grant '\(supersedes)' is not in the registry") }
         let signer = try registry.party(for: key)
-        guard let status = registry.status(ofTwin: twin.id) else {
-            throw ConsentError.notAuthorized("the status history of twin '\(twin.id)' does not verify; fix the registry first")
-        }
-        let allowed = status == .deceased ? registry.isEstate(signer.id, of: twin.owner) : signer.id == twin.owner
-        guard allowed else {
-            let who = status == .deceased ? "the estate of '\(twin.owner)' (the twin is deceased)" : "the owner '\(twin.owner)'"
-            throw ConsentError.notAuthorized("\(signer.role.rawValue) '\(signer.id)' may not grant consent for twin '\(twin.id)'; only \(who) may")
-        }
-        let grant = try Grant.sign(terms, assigner: signer.id, key: key, at: date)
-        try write(grant)
+        let grant = try Grant.sign(terms, assigner: signer.id, key: key, at: date, supersedes: supersedes)
+        try append(.grant(grant), at: date)
         return grant
     }
 
-    /// Writes an already signed grant as is (no authority checks: the consent check decides).
-    public func write(_ grant: Grant) throws {
-        try prepareFolders()
-        try writeNewFile(directory.appendingPathComponent("grants/\(grant.uid).json"), contents: grant.fileBytes, mode: 0o644)
-    }
-
-    /// Revokes grant `uid` with `key`, which must belong to the twin's owner, her estate, or the
-    /// grant's assigner.
+    /// Revokes grant `uid` with `key` (the living owner's, her estate's after her death, or the
+    /// grant's own assigner's).
     @discardableResult
     public func revoke(grant uid: String, key: PartyKey, at date: Date) throws -> Revocation {
-        try validateIdentifier(uid, field: "grant uid")
-        let registry = try load()
+        let registry = try load(at: date)
         guard let grant = registry.grants[uid]?.grant else { throw ConsentError.notFound("grant '\(uid)' is not in the registry") }
-        guard registry.revocations[uid] == nil else { throw ConsentError.alreadyExists("grant '\(uid)' is already revoked") }
         let signer = try registry.party(for: key)
-        let twin = registry.twins[grant.terms.twin]
-        guard signer.id == grant.assigner || (twin.map { registry.mayActForOwner(signer.id, twin: $0) } ?? false) else {
-            throw ConsentError.notAuthorized("\(signer.role.rawValue) '\(signer.id)' may not revoke grant '\(uid)'")
-        }
         let revocation = try Revocation.sign(grant, signer: signer.id, key: key, at: date)
-        try prepareFolders()
-        try writeAtomically(directory.appendingPathComponent("revocations/\(uid).json"), contents: revocation.fileBytes)
+        try append(.revocation(revocation), at: date)
         return revocation
     }
 
-    /// The registry as it is now, with its folders created.
-    public func load() throws -> ConsentRegistry {
-        try prepareFolders()
-        return try ConsentRegistry.load(directory: directory)
-    }
+    /// Appends an already signed grant with no checks at all (tests, fixtures): the replay decides
+    /// whether it counts.
+    @discardableResult
+    public func write(_ grant: Grant) throws -> RegistryHead { try appendUnchecked(.grant(grant)) }
 
-    private func prepareFolders() throws {
-        for folder in ["parties", "twins", "grants", "revocations"] {
-            try FileManager.default.createDirectory(at: directory.appendingPathComponent(folder), withIntermediateDirectories: true)
+    // MARK: Appending
+
+    /// Appends `record` if the replay accepts it; else throws `notAuthorized` with the reason.
+    @discardableResult
+    func append(_ record: LoggedRecord, at date: Date) throws -> RegistryHead {
+        try RegistryLog.withAppendLock(directory: directory) {
+            let contents = try RegistryLog.read(directory: directory)
+            var replay = RegistryReplay(trustAnchors: Set(trustAnchors), now: date)
+            for entry in contents.entries { replay.apply(entry) }
+            let (line, head) = RegistryLog.line(for: record.fields, after: contents.head)
+            let before = replay.problems.count
+            replay.apply(LogEntry(seq: head.seq, hash: head.hash, record: record.fields))
+            if let refusal = replay.problems.dropFirst(before).first {
+                let reason = refusal.message.replacingOccurrences(of: "; ignored", with: "").replacingOccurrences(of: "; it allows nothing", with: "")
+                throw ConsentError.notAuthorized(reason)
+            }
+            try RegistryLog.append(line, directory: directory, after: contents)
+            return head
         }
     }
 
-    private func writeJSON<T: Encodable>(_ value: T, to relative: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        try writeAtomically(directory.appendingPathComponent(relative), contents: Array(try encoder.encode(value)) + [UInt8(ascii: "\n")])
-    }
-}
-
-extension ConsentRegistry {
-    /// The registered party whose public key matches `key`.
-    public func party(for key: PartyKey) throws -> Party {
-        guard let party = parties.values.first(where: { $0.publicKey == key.publicKeyBase64 }) else {
-            throw ConsentError.keyNotRegistered("the private key does not belong to any party in \(directory.path)")
+    /// Appends `record` whatever the replay says (tests: planting what an attacker would).
+    @discardableResult
+    func appendUnchecked(_ record: LoggedRecord) throws -> RegistryHead {
+        try RegistryLog.withAppendLock(directory: directory) {
+            let contents = try RegistryLog.read(directory: directory)
+            let (line, head) = RegistryLog.line(for: record.fields, after: contents.head)
+            try RegistryLog.append(line, directory: directory, after: contents)
+            return head
         }
-        return party
+    }
+
+    private func requireKey(_ key: PartyKey, of party: String, in registry: ConsentRegistry) throws {
+        let holder = try registry.party(for: key)
+        guard holder.id == party else {
+            throw ConsentError.notAuthorized("the key belongs to '\(holder.id)', not to '\(party)'")
+        }
     }
 }

@@ -1,11 +1,15 @@
+// Role: the signed revocation of one grant (`twinrender.revocation.v1`).
+// Reference: docs/consent-registry.md, "Records".
+// Failure modes: parsing throws `malformedFile`/`invalidValue`. A revocation signed by anyone but
+// the twin's owner (while she lives), her estate (after her death) or the grant's assigner is a
+// registry problem and is ignored: it never shows as "revoked".
+
 import Foundation
 
-/// A signed revocation of one grant (`revocations/<uid>.json`, named after the grant's uid).
+/// A signed revocation of one grant.
 ///
-/// Effective when signed by the twin's owner, her estate, or the grant's assigner. Like a grant,
-/// the file is its canonical JSON plus a newline; the signature covers every field but itself, plus
-/// `type: "twinrender.revocation.v1"`.
-public struct Revocation: Equatable, Sendable {
+/// Signed bytes: canonical JSON of `{type, grant, twin, issuedAt, signer}`.
+public struct Revocation: Equatable, Sendable, RegistryRecord {
     static let type = "twinrender.revocation.v1"
 
     /// Uid of the revoked grant.
@@ -29,43 +33,23 @@ public struct Revocation: Equatable, Sendable {
     private init(grant: String, twin: String, issuedAt: Date, signer: String, signature: String) {
         self.grant = grant
         self.twin = twin
-        self.issuedAt = Date(timeIntervalSince1970: issuedAt.timeIntervalSince1970.rounded(.down))
+        self.issuedAt = wholeSeconds(issuedAt)
         self.signer = signer
         self.signature = signature
     }
 
-    /// The canonical bytes the signature covers.
-    var signedBytes: [UInt8] { canonicalJSON(fields(includingSignature: false)) }
-
-    /// The file contents: canonical JSON with the signature, and a newline.
-    public var fileBytes: [UInt8] { canonicalJSON(fields(includingSignature: true)) + [UInt8(ascii: "\n")] }
-
-    private func fields(includingSignature: Bool) -> [String: CanonicalValue] {
-        var fields: [String: CanonicalValue] = [
-            "type": .string(Self.type), "grant": .string(grant), "twin": .string(twin),
-            "issuedAt": .string(UTCDate.format(issuedAt)), "signer": .string(signer),
-        ]
-        if includingSignature { fields["signature"] = .string(signature) }
-        return fields
+    init(fields f: RecordFields) throws {
+        self.init(
+            grant: try f.string("grant"), twin: try f.string("twin"), issuedAt: try f.date("issuedAt"),
+            signer: try f.string("signer"), signature: try f.string("signature"))
+        try validateIdentifier(grant, field: "revoked grant uid")
+        try validateIdentifier(signer, field: "revocation signer")
     }
 
-    /// Parses a revocation file; `isCanonical` as for `Grant`.
-    static func parse(_ bytes: [UInt8]) throws -> (revocation: Revocation, isCanonical: Bool) {
-        struct RevocationFile: Decodable {
-            let type, grant, twin, issuedAt, signer, signature: String
-        }
-        let raw: RevocationFile
-        do {
-            raw = try JSONDecoder().decode(RevocationFile.self, from: Data(bytes))
-        } catch {
-            throw ConsentError.malformedFile("not a revocation: \(error)")
-        }
-        guard raw.type == Self.type else { throw ConsentError.malformedFile("has type '\(raw.type)', expected \(Self.type)") }
-        try validateIdentifier(raw.grant, field: "revoked grant uid")
-        try validateIdentifier(raw.signer, field: "revocation signer")
-        let revocation = try Revocation(
-            grant: raw.grant, twin: raw.twin, issuedAt: UTCDate.parse(raw.issuedAt, field: "issuedAt"), signer: raw.signer,
-            signature: raw.signature)
-        return (revocation, revocation.fileBytes == bytes)
+    var fields: [String: CanonicalValue] {
+        [
+            "type": .string(Self.type), "grant": .string(grant), "twin": .string(twin),
+            "issuedAt": .string(UTCDate.format(issuedAt)), "signer": .string(signer), "signature": .string(signature),
+        ]
     }
 }

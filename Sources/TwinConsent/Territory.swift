@@ -1,6 +1,7 @@
-// Territories: ISO 3166-1 alpha-2 country codes, plus `EU`, which stands for the member states of
-// the European Union (27 since 1 February 2020). A grant keeps `EU` as its owner signed it; the
-// expansion happens when a request is matched.
+// Role: territories: ISO 3166-1 alpha-2 country codes plus `EU` (the 27 member states since
+// 1 February 2020). A grant keeps `EU` as signed; expansion happens when a request is matched.
+// Reference: ISO 3166-1 (officially assigned codes).
+// Failure modes: any other code throws `invalidValue`.
 
 /// ISO 3166-1 alpha-2 territory codes and the `EU` group.
 public enum Territory {

@@ -1,3 +1,8 @@
+// Role: SHA-256 of twin weight files (the bytes a twin record pins), cached by file identity.
+// Reference: the stat-identity caching of Postfix's lookup tables; SHA-256 via swift-crypto.
+// Failure modes: a missing, non-regular or unreadable file gives nil from the cache (the consent
+// check then refuses with `consent.twin_weights_mismatch`); `sha256(of:)` throws notFound/io.
+
 import Crypto
 import Foundation
 import Synchronization

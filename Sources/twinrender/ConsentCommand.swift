@@ -1,3 +1,9 @@
+// Role: `twinrender consent grant|revoke` (and the `consent` command group).
+// Reference: docs/consent-registry.md, "Commands".
+// Failure modes: invalid terms (a purpose outside the vocabulary, a tag that is not a token), a
+// key that may not sign, an unknown twin, licensee or superseded grant fail with one line and
+// write nothing.
+
 import ArgumentParser
 import Foundation
 import TwinConsent
@@ -24,7 +30,7 @@ struct ConsentGrantCommand: ParsableCommand {
     var twin: String
     @Option(name: .long, help: "Licensee party id.")
     var licensee: String
-    @Option(name: .long, help: "Purposes, comma-separated (e.g. ecommerce,editorial).")
+    @Option(name: .long, help: "Purposes, comma-separated: social-media, ecommerce, campaign, print, editorial, outdoor, video.")
     var purpose: String
     @Option(name: .long, help: "Territories, comma-separated ISO 3166-1 alpha-2 codes or EU.")
     var territory: String
@@ -46,8 +52,10 @@ struct ConsentGrantCommand: ParsableCommand {
     var prohibit: String?
     @Flag(name: .customLong("require-label"), help: "Every image must carry the visible AI-generated label, whatever the host's config says.")
     var requireLabel = false
-    @Option(name: .long, help: "Private key file of the twin's owner (or her estate).")
+    @Option(name: .long, help: "Private key file of the twin's owner (her designated estate after her attested death).")
     var key: String
+    @Option(name: .long, help: "Uid of a grant this one replaces (it is then refused as consent.superseded).")
+    var supersedes: String?
 
     func run() throws {
         do {
@@ -58,8 +66,8 @@ struct ConsentGrantCommand: ParsableCommand {
                 validFrom: validFrom, validUntil: validUntil, maxImages: maxImages,
                 feeMinorUnits: try Money.minorUnits(fee, currency: currency), currency: currency,
                 commissionBasisPoints: try Money.basisPoints(commission), paymentDays: paymentDays,
-                prohibitedTags: commaList(prohibit), requiresLabel: requireLabel)
-            let grant = try registry.store().grant(terms, key: PartyKey.load(from: URL(fileURLWithPath: key)), at: Date())
+                prohibitedTags: try commaList(prohibit).map { try ContentTag.normalize($0) }, requiresLabel: requireLabel)
+            let grant = try registry.store().grant(terms, key: loadKey(key), at: Date(), supersedes: supersedes)
             print(grant.uid)
         }
     }
@@ -69,7 +77,7 @@ struct ConsentGrantCommand: ParsableCommand {
 struct ConsentRevokeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
-        abstract: "Revoke a grant, signed by the twin's owner or her estate. Takes effect for jobs not yet delivered."
+        abstract: "Revoke a grant, signed by the twin's owner (her estate after her death). Takes effect for jobs not yet delivered."
     )
 
     @OptionGroup var registry: RegistryOptions
@@ -81,7 +89,7 @@ struct ConsentRevokeCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let revocation = try registry.store().revoke(grant: uid, key: PartyKey.load(from: URL(fileURLWithPath: key)), at: Date())
+            let revocation = try registry.store().revoke(grant: uid, key: loadKey(key), at: Date())
             print("revoked \(revocation.grant) (twin '\(revocation.twin)', signed by '\(revocation.signer)')")
         }
     }

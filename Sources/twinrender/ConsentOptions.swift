@@ -1,15 +1,24 @@
+// Role: what the registry commands share: `--config`, `--registry DIR`, `--trust-anchor FILE`
+// (repeatable), key loading, and small parsing helpers.
+// Reference: docs/consent-registry.md, "Commands".
+// Failure modes: a missing config (when `--registry`/`--trust-anchor` do not replace it), an
+// unreadable key or anchor file, or no trust anchor at all fail with one line.
+
 import ArgumentParser
 import Foundation
 import TwinConsent
 import TwinDaemon
 
-/// `--config PATH` plus `--registry DIR` (default: `consent.registry` from the config), shared by
-/// the keygen, party, twin and consent commands.
+/// `--config PATH`, `--registry DIR` (default: `consent.registry` from the config) and
+/// `--trust-anchor FILE` (repeatable; default: `consent.trust_anchors` from the config).
 struct RegistryOptions: ParsableArguments {
     @OptionGroup var configOptions: ConfigOptions
 
     @Option(name: .long, help: "Consent registry directory (default: consent.registry from the config).")
     var registry: String?
+
+    @Option(name: .customLong("trust-anchor"), help: "Registrar public key file; repeatable (default: consent.trust_anchors from the config).")
+    var trustAnchor: [String] = []
 
     /// The registry directory in effect.
     func directory() throws -> URL {
@@ -17,8 +26,25 @@ struct RegistryOptions: ParsableArguments {
         return try configOptions.load().consentRegistryDirectory
     }
 
+    /// The trust anchors in effect (base64 registrar public keys); at least one.
+    func trustAnchors() throws -> [String] {
+        let files = trustAnchor.isEmpty ? try configOptions.load().trustAnchorFiles : trustAnchor.map { URL(fileURLWithPath: $0) }
+        guard !files.isEmpty else {
+            throw CommandFailure("no trust anchor: set consent.trust_anchors in the config or pass --trust-anchor REGISTRAR.pub")
+        }
+        return try PartyKey.loadTrustAnchors(from: files)
+    }
+
     /// A store for the registry directory in effect.
-    func store() throws -> RegistryStore { RegistryStore(directory: try directory()) }
+    func store() throws -> RegistryStore { RegistryStore(directory: try directory(), trustAnchors: try trustAnchors()) }
+
+    /// The registry as it is now, pinned to the head the local daemon last saw (its
+    /// `<spool>/state/registry-head.json`, read only) when the config names a spool.
+    func load() throws -> ConsentRegistry {
+        let pinned = try? configOptions.load().spoolDirectory.appendingPathComponent("state/registry-head.json")
+        return try ConsentRegistry.load(
+            directory: try directory(), trustAnchors: try trustAnchors(), pinnedHead: try pinned.flatMap { try RegistryHeadStore(file: $0).read() })
+    }
 }
 
 /// A command-line failure with a one-line message (ArgumentParser prints `Error: <message>` and
@@ -33,6 +59,9 @@ extension PartyRole: ExpressibleByArgument {}
 
 /// Parses a `--status` value.
 extension TwinStatus: ExpressibleByArgument {}
+
+/// Loads a private key file named by a flag.
+func loadKey(_ path: String) throws -> PartyKey { try PartyKey.load(from: URL(fileURLWithPath: path)) }
 
 /// Splits a comma-separated flag value, dropping empty items.
 func commaList(_ value: String?) -> [String] {

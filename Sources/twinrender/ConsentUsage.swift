@@ -1,3 +1,7 @@
+// Role: images counted against each grant for the consent commands, as the daemon counts them.
+// Reference: docs/consent-registry.md, "Quotas across workers and daemons".
+// Failure modes: an unreadable ledger or reservations file fails the command.
+
 import Foundation
 import TwinConsent
 import TwinDaemon

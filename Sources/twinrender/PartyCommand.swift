@@ -1,17 +1,23 @@
+// Role: `twinrender party add|rotate`: registers a party whose key was made elsewhere, or gives a
+// party a new key (records signed with the old key after the rotation are refused).
+// Reference: docs/consent-registry.md, "Commands".
+// Failure modes: an unreadable key file, a taken id (add) or unknown id (rotate), a key already
+// used by any party, or a registrar key that is not a trust anchor fail with one line.
+
 import ArgumentParser
 import Foundation
 import TwinConsent
 
-/// `twinrender party add`: registers a party whose key was made elsewhere.
+/// `twinrender party add|rotate`.
 struct PartyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "party",
-        abstract: "Manage consent parties.",
-        subcommands: [PartyAddCommand.self]
+        abstract: "Register parties and rotate their keys (registrar-signed).",
+        subcommands: [PartyAddCommand.self, PartyRotateCommand.self]
     )
 }
 
-/// `twinrender party add --party ID --role ROLE --public-key FILE [--estate-of ID]`.
+/// `twinrender party add --party ID --role ROLE --public-key FILE --registrar-key KEY`.
 struct PartyAddCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
@@ -23,20 +29,43 @@ struct PartyAddCommand: ParsableCommand {
     @Option(name: .long, help: "Party id.")
     var party: String
 
-    @Option(name: .long, help: "Party role: model, estate, agency or licensee.")
+    @Option(name: .long, help: "Party role: model, estate, agency, licensee or host.")
     var role: PartyRole
 
-    @Option(name: .customLong("estate-of"), help: "For an estate: the model it stands for.")
-    var estateOf: String?
-
-    @Option(name: .customLong("public-key"), help: "Public key file (ID.pub from keygen).")
+    @Option(name: .customLong("public-key"), help: "Public key file (ID.pub).")
     var publicKey: String
 
+    @Option(name: .customLong("registrar-key"), help: "Registrar private key file.")
+    var registrarKey: String
+
     func run() throws {
-        do {
-            let key = try PartyKey.loadPublicKey(from: URL(fileURLWithPath: publicKey))
-            try registry.store().addParty(Party(id: party, role: role, publicKey: key, estateOf: estateOf))
-            print("registered \(role.rawValue) '\(party)'")
-        }
+        let key = try PartyKey.loadPublicKey(from: URL(fileURLWithPath: publicKey))
+        try registry.store().registerParty(id: party, role: role, publicKey: key, registrarKey: loadKey(registrarKey), at: Date())
+        print("registered \(role.rawValue) '\(party)'")
+    }
+}
+
+/// `twinrender party rotate --party ID --public-key FILE --registrar-key KEY`.
+struct PartyRotateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Give a party a new public key; records signed with the old key after this are refused."
+    )
+
+    @OptionGroup var registry: RegistryOptions
+
+    @Option(name: .long, help: "Party id.")
+    var party: String
+
+    @Option(name: .customLong("public-key"), help: "The new public key file.")
+    var publicKey: String
+
+    @Option(name: .customLong("registrar-key"), help: "Registrar private key file.")
+    var registrarKey: String
+
+    func run() throws {
+        let key = try PartyKey.loadPublicKey(from: URL(fileURLWithPath: publicKey))
+        let record = try registry.store().rotateParty(id: party, publicKey: key, registrarKey: loadKey(registrarKey), at: Date())
+        print("rotated the key of \(record.role.rawValue) '\(party)'")
     }
 }

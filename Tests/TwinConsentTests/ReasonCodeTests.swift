@@ -80,12 +80,20 @@ import Testing
     }
 
     @Test func signatureInvalid() throws {
-        let grant = try fixture.writeGrant(fixture.terms())
-        let file = fixture.store.directory.appendingPathComponent("grants/\(grant.uid).json")
-        var text = try String(contentsOf: file, encoding: .utf8)
-        text = text.replacingOccurrences(of: "\"maxImages\":100", with: "\"maxImages\":900")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        #expect(code(try fixture.decide(fixture.request())) == .signatureInvalid)
+        // Claims anna as assigner, signed with the agency's key, appended with a valid chain.
+        let forged = try Grant.sign(fixture.terms(), assigner: "anna", key: fixture.keys["elite"]!, at: Fixture.now)
+        try fixture.store.write(forged)
+        let decision = try fixture.decide(fixture.request())
+        #expect(code(decision) == .signatureInvalid)
+        #expect(decision.denial?.grantUID == forged.uid)
+    }
+
+    @Test func superseded() throws {
+        let old = try fixture.writeGrant(fixture.terms())
+        let new = try fixture.store.grant(fixture.terms(licensee: "globex"), key: fixture.keys["anna"]!, at: Fixture.now, supersedes: old.uid)
+        let decision = try fixture.decide(fixture.request())
+        #expect(code(decision) == .superseded)
+        #expect(decision.denial?.message.contains(new.uid) == true)
     }
 
     @Test func signerNotOwner() throws {
@@ -121,7 +129,7 @@ import Testing
             "consent.missing", "consent.not_yet_valid", "consent.expired", "consent.revoked", "consent.licensee_mismatch",
             "consent.purpose_not_allowed", "consent.territory_not_allowed", "consent.quota_exhausted",
             "consent.prohibited_content", "consent.signature_invalid", "consent.signer_not_owner", "consent.twin_unknown",
-            "consent.twin_suspended", "consent.twin_weights_mismatch",
+            "consent.twin_suspended", "consent.twin_weights_mismatch", "consent.superseded", "consent.registry_untrusted",
         ])
     }
 }

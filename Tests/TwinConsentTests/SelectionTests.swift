@@ -70,6 +70,6 @@ import Testing
         let states = Dictionary(uniqueKeysWithValues: listing.map { ($0.grant.uid, $0.state) })
         #expect(states == [valid.uid: .valid, expired.uid: .expired, exhausted.uid: .exhausted, revoked.uid: .revoked, agency.uid: .invalid])
         #expect(listing.first { $0.grant.uid == valid.uid }?.remaining == 6)
-        #expect(listing.first { $0.grant.uid == agency.uid }?.problem?.contains("consent.signer_not_owner") == true)
+        #expect(listing.first { $0.grant.uid == agency.uid }?.problem?.contains("agency 'elite'") == true)
     }
 }
