@@ -47,11 +47,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
             name: "twinrender",
-            dependencies: ["TwinDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "TwinDaemon", "TwinBase", "TwinConsent", "TwinInference", "TwinLedger", "TwinSpool", "TwinImaging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
 
         .testTarget(name: "TwinBaseTests", dependencies: ["TwinBase"]),

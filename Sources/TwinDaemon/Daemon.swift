@@ -48,9 +48,9 @@ public final class Daemon {
             log.event("model.twin_disabled", level: .error, ["twin": .string(twin), "reason": .string(why)])
         }
         let ledger = try startStep("ledger") { try openLedger() }
-        try startStep("consent.registry") { try checkRegistryDirectory() }
+        let trustAnchors = try startStep("consent.trust_anchors") { try openRegistry() }
         let stats = DaemonStats()
-        let context = PipelineContext(config: config, spool: spool, model: model, ledger: ledger, log: log, stats: stats)
+        let context = PipelineContext(config: config, spool: spool, model: model, ledger: ledger, trustAnchors: trustAnchors, log: log, stats: stats)
         StartupReconciliation(context: context).run()
         let reporter = StatusReporter(spool: spool, stats: stats, health: context.health, log: log, notifier: notifier, modelName: model.name)
         reporter.pruneStaleStateFiles()
@@ -98,19 +98,22 @@ public final class Daemon {
     }
 
     private func openLedger() throws -> RoyaltyLedger {
-        let hostKey = try PartyKey.load(from: config.hostKeyFile)
-        let ledger = try RoyaltyLedger(directory: config.ledgerDirectory, host: config.host, signingKey: hostKey.privateKey)
+        let hostKey = try PartyKey.load(from: config.hostKeyFile).privateKey
+        let ledger = try RoyaltyLedger(directory: config.ledgerDirectory, host: config.host, signingKey: hostKey)
         if let torn = ledger.recovery {
             log.event("ledger.torn_tail", level: .warning, ["file": .string(torn.tornFile.path), "bytes": .int(torn.byteCount)])
         }
         return ledger
     }
 
-    private func checkRegistryDirectory() throws {
+    /// Loads the trust anchors and checks that the registry directory exists.
+    private func openRegistry() throws -> [String] {
+        let anchors = try PartyKey.loadTrustAnchors(from: config.trustAnchorFiles)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: config.consentRegistryDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DaemonStartError("\(config.consentRegistryDirectory.path) does not exist (create it with `twinrender registrar init` and `keygen`)")
+            throw DaemonStartError("consent.registry: \(config.consentRegistryDirectory.path) does not exist (create it with `twinrender registrar init` and `keygen`)")
         }
+        return anchors
     }
 
     private func makeServices(context: PipelineContext, reporter: StatusReporter) -> [ServiceGroupConfiguration.ServiceConfiguration] {

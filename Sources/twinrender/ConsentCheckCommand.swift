@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TwinConsent
+import TwinInference
 
 /// `twinrender consent check JOB.json [--json]`: the consent decision the daemon would take for a
 /// job file, without rendering, reserving or logging. Exit status 0 when allowed, 1 when denied.
@@ -50,14 +51,13 @@ struct ConsentCheckCommand: ParsableCommand {
         } catch {
             throw CommandFailure("\(job) is not a readable job file with twin, licensee, purpose and territory: \(error.localizedDescription)")
         }
-        let snapshot = try ConsentRegistry.load(directory: try registry.directory())
-        let weightsFile = weights.map { URL(fileURLWithPath: $0) }
-            ?? Self.packageTwinFile(model: config.modelDirectory, twin: fields.twin)
-            ?? snapshot.twins[fields.twin].map { URL(fileURLWithPath: $0.weightsFile) }
+        let snapshot = try registry.load()
+        let weightsSHA256 = try weights.map { try WeightsDigestCache.sha256(of: URL(fileURLWithPath: $0)) }
+            ?? (try? TwinModel.load(directory: config.modelDirectory))?.twinWeightsSHA256[fields.twin]
         let request = try ConsentRequest(
             job: fields.id ?? jobURL.deletingPathExtension().lastPathComponent, twin: fields.twin, licensee: fields.licensee,
             purpose: fields.purpose, territory: fields.territory, count: fields.count ?? 1, contentTags: fields.tags ?? [],
-            twinWeightsSHA256: weightsFile.flatMap { WeightsDigestCache().sha256(of: $0) })
+            twinWeightsSHA256: weightsSHA256)
         let date = try at.map { try UTCDate.parse($0, field: "--at") } ?? Date()
         let usage = try ConsentUsage(config: config).table(snapshot.grants.keys, excludingJob: request.job)
         let decision = snapshot.evaluate(request, at: date) { usage[$0] ?? 0 }
@@ -73,19 +73,5 @@ struct ConsentCheckCommand: ParsableCommand {
             print("denied: job \(request.job): \(denial.code.rawValue): \(denial.message)")
         }
         if decision.grant == nil { throw ExitCode(1) }
-    }
-
-    /// The twin's weight file as listed in the model package's `model.json` (`twins: [{id, file}]`),
-    /// the file the daemon hashes; nil when the package or the entry is missing.
-    static func packageTwinFile(model: URL, twin: String) -> URL? {
-        struct Manifest: Decodable {
-            struct Twin: Decodable { let id: String; let file: String }
-            let twins: [Twin]
-        }
-        guard let data = try? Data(contentsOf: model.appendingPathComponent("model.json")),
-              let manifest = try? JSONDecoder().decode(Manifest.self, from: data),
-              let entry = manifest.twins.first(where: { $0.id == twin })
-        else { return nil }
-        return model.appendingPathComponent(entry.file)
     }
 }

@@ -1,5 +1,8 @@
 import ArgumentParser
+import Crypto
 import Foundation
+import TwinConsent
+import TwinDaemon
 import TwinBase
 import TwinLedger
 
@@ -12,9 +15,10 @@ struct RoyaltiesCommand: AsyncParsableCommand {
     )
 }
 
-/// `--ledger DIR`, defaulting to `ledger.directory` from the config.
+/// `--ledger DIR`, defaulting to `ledger.directory` from the config, and the registry whose host
+/// parties hold the keys every event must be signed with.
 struct LedgerLocationOptions: ParsableArguments {
-    @OptionGroup var configOptions: ConfigOptions
+    @OptionGroup var registry: RegistryOptions
 
     @Option(name: .long, help: "Ledger directory (default: ledger.directory from the config).")
     var ledger: String?
@@ -22,32 +26,65 @@ struct LedgerLocationOptions: ParsableArguments {
     /// The ledger directory in effect.
     func directory() throws -> URL {
         if let ledger { return URL(fileURLWithPath: ledger) }
-        return try configOptions.load().ledgerDirectory
+        return try registry.configOptions.load().ledgerDirectory
+    }
+
+    /// Host name → the Ed25519 keys the registry holds for that render host (rotated ones too).
+    func hostKeys() throws -> [String: [Curve25519.Signing.PublicKey]] {
+        try registry.load().hostKeys.mapValues { keys in
+            keys.compactMap { Data(base64Encoded: $0).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) } }
+        }
+    }
+
+    /// The ledger, verified against the registry's host keys.
+    func verified() throws -> LedgerVerification {
+        LedgerReader(directory: try directory()).verify(hostKeys: try hostKeys())
     }
 }
 
-/// Checks every segment's chain; exits 1 naming the first bad line.
+/// Checks every segment (chain, host signatures, signed heads) and, with `--spool`, that out/ and
+/// the ledger agree one to one; exits 1 naming each problem.
 struct RoyaltiesVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check every ledger segment: hashes, seq gaps, reordering, torn lines, duplicate events."
+        abstract: "Check every ledger segment (hashes, host signatures, signed heads, gaps, duplicates) and, with --spool, images against events."
     )
 
     @OptionGroup var location: LedgerLocationOptions
 
+    @Option(help: "Also check this spool's out/ against the ledger: every event's image present and unaltered, every image with its event.")
+    var spool: String?
+
+    @Flag(help: "With --spool: move images without an event to state/orphaned/ and re-queue jobs whose images were lost.")
+    var repair = false
+
     func run() throws {
-        let verification = LedgerReader(directory: try location.directory()).verify()
+        let verification = try location.verified()
         for segment in verification.segments {
             print("\(segment.file): \(segment.eventCount) events, last seq \(segment.lastSeq), head \(segment.head)")
         }
         for torn in verification.tornFiles { print("\(torn): torn tails moved aside by crash recovery") }
-        guard let first = verification.firstProblem else {
+        for problem in verification.problems { printError(problem.description) }
+        var failures = verification.problems.count
+        if let spool {
+            failures += try checkDeliveries(spool: URL(fileURLWithPath: spool))
+        }
+        guard failures > 0 else {
             print("ok: \(verification.eventCount) events in \(verification.segments.count) segments")
             return
         }
-        for problem in verification.problems { printError(problem.description) }
-        printError("FAILED: \(verification.problems.count) problems; first bad line: \(first.file):\(first.line)")
+        printError("FAILED: \(failures) problems" + (verification.firstProblem.map { "; first bad line: \($0.file):\($0.line)" } ?? ""))
         throw ExitCode(1)
+    }
+
+    /// Prints (and with `--repair` fixes) out/ ↔ ledger disagreements; returns how many remain.
+    private func checkDeliveries(spool: URL) throws -> Int {
+        let audit = DeliveryAudit(spool: spool, ledger: try location.directory())
+        let problems = try audit.problems()
+        for problem in problems { printError(problem.description) }
+        guard repair, !problems.isEmpty else { return problems.count }
+        for action in audit.repair(problems) { print("repaired: \(action)") }
+        return try audit.problems().filter { $0.kind != .imageMissing }.count
     }
 }
 
@@ -78,8 +115,7 @@ struct RoyaltiesStatementCommand: ParsableCommand {
         guard let statementPeriod = StatementPeriod(period) else {
             throw ValidationError("--period must be YYYY-MM, got \(period.debugDescription)")
         }
-        let events = try LedgerReader(directory: try location.directory()).events()
-        let statement = try RoyaltyStatement.build(events: events, model: model, period: statementPeriod,
+        let statement = try RoyaltyStatement.build(from: try location.verified(), model: model, period: statementPeriod,
                                                    createdAt: .now(), sender: sender)
         print(format == .csv ? statement.csv() : statement.json(), terminator: "")
     }

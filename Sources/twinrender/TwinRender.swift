@@ -12,7 +12,8 @@ struct TwinRender: AsyncParsableCommand {
             SubmitCommand.self,
             StatusCommand.self,
             RoyaltiesCommand.self,
-            KeygenCommand.self, PartyCommand.self, TwinCommand.self, ConsentCommand.self,
+            RegistrarCommand.self, KeygenCommand.self, PartyCommand.self, EstateCommand.self, DeathCommand.self,
+            TwinCommand.self, ConsentCommand.self,
             WatermarkCommand.self, VerifyCommand.self,
             BenchCommand.self,
         ]

@@ -51,6 +51,8 @@ struct ConsentGate {
             request = try ConsentRequest(job: spec.id, twin: spec.twin, licensee: spec.licensee, purpose: spec.purpose,
                                          territory: spec.territory, count: count, contentTags: spec.tags,
                                          twinWeightsSHA256: context.model.twinWeightsSHA256[spec.twin])
+        } catch let error as ConsentError where error == ConsentError.badTag {
+            return .failure(Refusal(code: "job.bad_tag", message: error.description))
         } catch {
             return .failure(Refusal(code: ConsentCode.missing.rawValue, message: "the job cannot be matched against any grant: \(error)"))
         }
@@ -68,9 +70,13 @@ struct ConsentGate {
         return report(decision, spec: spec, phase: phase)
     }
 
+    /// The registry now. A tampered or rolled-back registry is a refusal of every job
+    /// (`consent.registry_untrusted`); one that cannot be read is a transient fault.
     private func registrySnapshot() throws -> ConsentRegistry {
         do {
             return try context.registry.current()
+        } catch let error as ConsentError where error.denialCode != nil {
+            throw Refusal(code: error.denialCode!.rawValue, message: "the consent registry cannot be trusted: \(error.description)")
         } catch {
             throw PipelineFailure(kind: .transient, code: "consent.registry_unavailable", message: "cannot read the consent registry: \(error)")
         }
@@ -79,7 +85,7 @@ struct ConsentGate {
     /// Durable audit line first; a decision that cannot be recorded is not used.
     private func audit(_ decision: ConsentDecision, request: ConsentRequest, phase: ConsentAuditLog.Phase, order: VerifiedOrder?) throws {
         do {
-            try context.audit.append(decision, for: request, phase: phase, at: Date())
+            try context.audit.append(decision, for: request, phase: phase, at: Date(), orderSigner: order?.signer, orderSHA256: order?.sha256)
         } catch {
             if case .allowed = decision { try? context.reservations.release(job: request.job) }
             throw PipelineFailure(kind: .transient, code: "consent.audit_unwritable",

@@ -45,6 +45,16 @@ struct JobEndings {
         return .rejected(code: code)
     }
 
+    /// `reject` for callers that cannot throw: a spool failure leaves the job in `active/`.
+    func refuse(_ job: ClaimedJob, code: String, message: String) -> JobOutcome {
+        do {
+            return try reject(job, code: code, message: message)
+        } catch {
+            context.log.event("spool.error", level: .error, job: job.id, ["error": .string("\(error)"), "while": .string("rejecting with \(code)")])
+            return .failed(code: "spool.io")
+        }
+    }
+
     /// Shutdown stopped the render: back to `incoming/` as it was.
     func release(_ job: ClaimedJob) throws -> JobOutcome {
         try context.reservations.release(job: job.id)

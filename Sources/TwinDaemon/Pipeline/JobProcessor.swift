@@ -46,6 +46,8 @@ final class JobProcessor {
         let outcome: JobOutcome
         do {
             outcome = try run(job, staged: staged, cancel: cancel)
+        } catch let refusal as ConsentGate.Refusal {
+            outcome = endings.refuse(job, code: refusal.code, message: refusal.message)
         } catch let failure as PipelineFailure {
             outcome = endings.end(job, failure)
         } catch {

@@ -14,7 +14,9 @@ public struct JobSpec: Sendable, Equatable {
     public var purpose: String
     /// ISO 3166-1 alpha-2 country code or `EU`.
     public var territory: String
-    /// Content tags checked against a grant's prohibited tags (e.g. `swimwear`).
+    /// Content tags checked against a grant's prohibited tags (e.g. `swimwear`), normalised
+    /// (`ContentTag.normalize`), plus the tag the garment implies: a job cannot render a garment
+    /// a grant prohibits by leaving its tag out.
     public var tags: [String]
     /// The render itself (twin, attributes from the model's vocabularies, seed, steps, guidance, sampler, size).
     public var render: RenderRequest
@@ -27,7 +29,7 @@ public struct JobSpec: Sendable, Equatable {
     public var order: SignedJobOrder?
 
     /// Purposes a job may name.
-    public static let purposes = ["social-media", "ecommerce", "campaign", "print", "editorial", "outdoor", "video"]
+    public static let purposes = Purpose.tokens
     /// Largest `count`.
     public static let maxCount = 16
     /// Largest `steps`.
@@ -72,7 +74,14 @@ public struct JobSpec: Sendable, Equatable {
         guard territory == Territory.euGroup || Territory.countries.contains(territory) else {
             throw Rejection(code: "job.bad_value", message: "field 'territory': '\(territory)' is not an ISO 3166-1 alpha-2 code or EU")
         }
-        let tags = try reader.stringArray("tags") ?? []
+        var tags: [String] = []
+        for tag in try reader.stringArray("tags") ?? [] {
+            do {
+                tags.append(try ContentTag.normalize(tag))
+            } catch {
+                throw Rejection(code: "job.bad_tag", message: "field 'tags': \(error.description)")
+            }
+        }
         guard let seedValue = try reader.integer("seed", in: 0...Int64.max) else {
             throw Rejection(code: "job.missing_field", message: "field 'seed' is required (an integer ≥ 0)")
         }
@@ -93,6 +102,9 @@ public struct JobSpec: Sendable, Equatable {
         var attributes: [String: String] = [:]
         for name in vocabularyNames {
             if let value = try reader.string(name) { attributes[name] = value }
+        }
+        if let garment = attributes["garment"], let implied = try? ContentTag.normalize(garment), !tags.contains(implied) {
+            tags.append(implied)
         }
         let render = RenderRequest(twinID: twin, attributes: attributes, seed: UInt64(seedValue), steps: steps,
                                    guidance: guidance, sampler: sampler, width: width, height: height)

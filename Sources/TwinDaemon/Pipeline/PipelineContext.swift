@@ -23,12 +23,14 @@ final class PipelineContext: Sendable {
     let settings: Locked<RenderSettings>
     let stats: DaemonStats
 
-    init(config: DaemonConfig, spool: Spool, model: TwinModel, ledger: RoyaltyLedger, log: StatusLog, stats: DaemonStats) {
+    init(config: DaemonConfig, spool: Spool, model: TwinModel, ledger: RoyaltyLedger, trustAnchors: [String], log: StatusLog, stats: DaemonStats) {
         self.config = config
         self.spool = spool
         self.model = model
         self.ledger = ledger
-        self.registry = ConsentRegistryCache(directory: config.consentRegistryDirectory)
+        self.registry = ConsentRegistryCache(
+            directory: config.consentRegistryDirectory, trustAnchors: trustAnchors,
+            headStore: RegistryHeadStore(file: spool.layout.state.appendingPathComponent("registry-head.json")))
         self.reservations = QuotaReservations(file: spool.layout.state.appendingPathComponent("quota-reservations.json"))
         self.audit = ConsentAuditLog(file: config.logDirectory.appendingPathComponent("consent-audit.jsonl"))
         self.log = log

@@ -39,10 +39,12 @@ public final class SystemdNotifier: Sendable {
     /// `STOPPING=1`.
     public func stopping() { send("STOPPING=1") }
 
-    /// Sends one datagram; failures are ignored (systemd may be gone during shutdown).
+    /// Sends one datagram without ever blocking: a receiver that does not read (its queue full)
+    /// loses the message instead of stalling the daemon; other failures are ignored too
+    /// (systemd may be gone during shutdown).
     public func send(_ message: String) {
         guard let socketPath else { return }
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return }
         defer { close(fd) }
         var address = sockaddr_un()
@@ -58,7 +60,7 @@ public final class SystemdNotifier: Sendable {
         let bytes = Array(message.utf8)
         _ = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                sendto(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL), sa, length)
+                sendto(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), sa, length)
             }
         }
     }
