@@ -1,3 +1,8 @@
+// Role: the record of why a job ended in `failed/` or `rejected/` (or was deferred).
+// Reference: Postfix's defer/bounce logs (a code for machines, a sentence for people).
+// Failure modes: encoding cannot fail (strings, integers, a date); writing it is the caller's
+// business (`Spool.moveAside`, which throws a classifiable `SpoolError`).
+
 import Foundation
 
 /// Why a job ended in `failed/` or `rejected/`: a machine-readable code (`job.malformed_json`,
@@ -31,6 +36,10 @@ public struct JobReason: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         encoder.dateEncodingStrategy = .iso8601
-        return (try? encoder.encode(self)) ?? Data()
+        do {
+            return try encoder.encode(self)
+        } catch {
+            preconditionFailure("JobReason holds only strings, integers and a date; encoding cannot fail: \(error)")
+        }
     }
 }
