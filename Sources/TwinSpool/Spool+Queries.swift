@@ -17,11 +17,14 @@ extension Spool {
 
     /// Writes a job atomically: stage in `tmp/` (mode 0644, so the daemon can read a writer's
     /// file), fsync, link into `incoming/<id>.json` without replacing anything, fsync `incoming/`.
-    /// Refuses an id the spool already knows.
+    /// Refuses an id the spool already knows. A writer (`access: .writer`) cannot read the
+    /// daemon's directories, so it checks `incoming/` only; a duplicate of a job in flight is
+    /// then rejected by the claim (`spool.duplicate_id`).
     public func submit(_ data: Data, id: String) throws {
         guard JobFileName.isValidID(id) else { throw SpoolError("invalid job id '\(RawName(id).printable)'") }
         guard data.count <= maxJobBytes else { throw SpoolError("job is \(data.count) bytes; the limit is \(maxJobBytes)") }
-        guard try !knows(id: id) else { throw SpoolError("a job with id '\(id)' is already in the spool") }
+        let known = access == .writer ? try waitingIDs().contains(id) : try knows(id: id)
+        guard !known else { throw SpoolError("a job with id '\(id)' is already in the spool") }
         let staging = layout.tmp.path + "/\(id).\(pid).\(UInt32.random(in: 0...UInt32.max)).json"
         do { try DurableFile.writeNew(data, to: staging, mode: 0o644) } catch {
             throw SpoolError(error, context: "cannot stage the job")
@@ -45,9 +48,13 @@ extension Spool {
     /// any host. Reads `active/` first: a job moves from `incoming/` to `active/` when claimed,
     /// so it is seen in one of them.
     public func idsInFlight() throws -> Set<String> {
-        var ids = Set(try SpoolFiles.names(in: layout.active.path).compactMap { $0.string.flatMap(JobFileName.Active.init)?.id })
-        ids.formUnion(try SpoolFiles.names(in: layout.incoming.path).compactMap { $0.string.flatMap(JobFileName.Incoming.init)?.id })
-        return ids
+        let ids = Set(try SpoolFiles.names(in: layout.active.path).compactMap { $0.string.flatMap(JobFileName.Active.init)?.id })
+        return ids.union(try waitingIDs())
+    }
+
+    /// Ids of the jobs in `incoming/`.
+    private func waitingIDs() throws -> Set<String> {
+        Set(try SpoolFiles.names(in: layout.incoming.path).compactMap { $0.string.flatMap(JobFileName.Incoming.init)?.id })
     }
 
     /// Number of job files per queue directory (hidden, reason and result files not counted),

@@ -46,21 +46,26 @@ import Glibc
         #expect(try spool.pending().compactMap(\.id) == ["high", "old", "low"])
     }
 
-    @Test func twoSpoolsRacingClaimEachJobExactlyOnce() throws {
+    @Test(arguments: 0..<3)
+    func twoSpoolsRacingClaimEachJobExactlyOnce(round: Int) throws {
         let temp = try TempSpool()
         let first = try temp.spool(pid: 101)
         let second = try temp.spool(host: "h2", pid: 202)
-        for n in 0..<60 { try temp.drop("job\(n).json") }
-        // Ten ids dropped twice, as a fresh drop and as a requeued attempt.
-        for n in 0..<10 { try temp.drop("dup\(n).json"); try temp.drop("dup\(n)~1.json") }
+        for n in 0..<30 { try temp.drop("job\(n).json") }
+        // Thirty ids dropped twice, as a fresh drop and as a requeued attempt.
+        for n in 0..<30 { try temp.drop("dup\(n).json"); try temp.drop("dup\(n)~1.json") }
         let claimed = Locked<[String]>([])
+        let held = Locked<Set<String>>([])
+        let overlaps = Locked<[String]>([])
         let rejected = Locked<[JobReason]>([])
         let errors = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 6) { worker in
             let spool = worker % 2 == 0 ? first : second
             do {
                 while let job = try spool.claimNext(onRejected: { reason in rejected.mutate { $0.append(reason) } }) {
+                    held.mutate { if !$0.insert(job.id).inserted { overlaps.mutate { $0.append(job.id) } } }
                     claimed.mutate { $0.append(job.id) }
+                    held.mutate { $0.remove(job.id) }
                     try spool.complete(job)
                 }
             } catch {
@@ -68,13 +73,35 @@ import Glibc
             }
         }
         #expect(errors.value.isEmpty)
-        let ids = claimed.value
-        #expect(ids.count == 70)
-        #expect(Set(ids).count == 70)
-        #expect(rejected.value.count == 10)
+        #expect(overlaps.value.isEmpty)
+        #expect(claimed.value.count == 60)
+        #expect(Set(claimed.value).count == 60)
+        #expect(rejected.value.count == 30)
         #expect(rejected.value.allSatisfy { $0.code == "spool.duplicate_id" })
         #expect(try temp.list("incoming").isEmpty && temp.list("active").isEmpty)
-        #expect(try temp.list("done").count == 70)
+        #expect(try temp.list("done").count == 60)
+    }
+
+    @Test func theClaimCheckAndRenameHappenUnderTheSpoolLock() throws {
+        let temp = try TempSpool()
+        let spool = try temp.spool()
+        try temp.drop("w.json")
+        // Another process (or host) is inside its claim: it holds state/claim.lock.
+        let fd = open(temp.path("state", "claim.lock"), O_RDWR | O_CREAT, 0o600)
+        defer { close(fd) }
+        #expect(flock(fd, LOCK_EX) == 0)
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Locked<String?>(nil)
+        Thread.detachNewThread {
+            let job = try? spool.claimNext()
+            outcome.mutate { $0 = job?.id }
+            done.signal()
+        }
+        #expect(done.wait(timeout: .now() + 0.3) == .timedOut)
+        #expect(try temp.list("active").isEmpty && temp.list("incoming") == ["w.json"])
+        #expect(flock(fd, LOCK_UN) == 0)
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(outcome.value == "w")
     }
 
     @Test func siblingsWithTheSameIDAreRejectedAtClaim() throws {
