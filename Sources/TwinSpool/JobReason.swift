@@ -22,6 +22,7 @@ public struct JobReason: Codable, Sendable, Equatable {
     /// When the decision was made (UTC).
     public var at: Date
 
+    /// A reason decided now (or `at`).
     public init(code: String, message: String, job: String, host: String, attempts: Int, at: Date = Date()) {
         self.code = code
         self.message = message

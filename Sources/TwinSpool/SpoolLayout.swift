@@ -67,6 +67,7 @@ public struct PermissionFix: Sendable, Equatable, CustomStringConvertible {
     /// Mode set.
     public let to: mode_t
 
+    /// `<path>: mode <from> -> <to>` (octal), for the log.
     public var description: String { "\(path): mode \(String(from, radix: 8)) -> \(String(to, radix: 8))" }
 }
 
@@ -76,6 +77,7 @@ public struct SpoolLayout: Sendable {
     /// The spool root.
     public let root: URL
 
+    /// The layout under `root`; touches nothing on disk (see `prepare(access:)`).
     public init(root: URL) { self.root = root }
 
     /// Writers stage new job files here, then rename them into `incoming/`.

@@ -84,6 +84,19 @@ import Glibc
         #expect(try temp.reason("failed", "c").code == "render.failed")
     }
 
+    @Test func aCrashBetweenARejectionsReasonAndItsRenameIsRedone() throws {
+        let temp = try TempSpool()
+        let spool = try temp.spool()
+        try temp.drop("bad~name~here.json")
+        let stem = RawName("bad~name~here.json").quarantineStem
+        try temp.drop("\(stem).reason.json", "{}", in: "rejected")
+        var rejected: [JobReason] = []
+        #expect(try spool.claimNext { rejected.append($0) } == nil)
+        #expect(rejected.map(\.code) == ["job.invalid_name"])
+        #expect(try temp.list("rejected") == ["\(stem).json", "\(stem).reason.json"])
+        #expect(try temp.reason("rejected", stem).code == "job.invalid_name")
+    }
+
     @Test func aCrashAfterTheClaimRenameLeavesARecoverableFile() throws {
         let temp = try TempSpool()
         let spool = try temp.spool()
