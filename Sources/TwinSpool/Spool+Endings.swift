@@ -85,7 +85,7 @@ extension Spool {
                          job: job.id, host: host, attempts: job.attempt - 1, at: clock())
     }
 
-    /// Renames a held job back into `incoming/` under the spool lock, then releases its lock.
+    /// Renames a held job back into `incoming/` and releases its lock, under the spool lock.
     /// A file of the same id that was dropped into `incoming/` meanwhile is rejected as a
     /// duplicate first, so the rename never replaces it.
     private func requeue(_ job: ClaimedJob, as target: JobFileName.Incoming) throws {
@@ -95,10 +95,11 @@ extension Spool {
             guard try SpoolFiles.rename(layout.active.path, job.activeName, layout.incoming.path, RawName(target.name)) else {
                 throw SpoolError("job file vanished from active/ before it could be requeued: \(job.activeURL.path)")
             }
+            // Released inside the spool lock, so the next claimer never finds the file locked.
+            job.lock.release()
             try SpoolFiles.fsyncDirectory(layout.incoming.path)
             try SpoolFiles.fsyncDirectory(layout.active.path)
         }
-        job.lock.release()
     }
 
     /// Renames a held job into a final directory as `<stem>.json`, fsyncs, releases the lock.

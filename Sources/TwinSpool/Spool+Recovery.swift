@@ -65,11 +65,8 @@ extension Spool {
         guard let info = try SpoolFiles.lstatEntry(dir, raw) else { return nil }
         guard SpoolFiles.type(info) == S_IFREG else { return JobLock(fd: -1) }
         guard let fd = try SpoolFiles.openEntry(dir, raw) else { return nil }
-        guard try SpoolFiles.tryLock(fd: fd, path: SpoolFiles.display(dir, raw)) else {
-            close(fd)
-            return nil
-        }
-        return JobLock(fd: fd)
+        let lock = JobLock(fd: fd)
+        return try SpoolFiles.tryLock(fd: fd, path: SpoolFiles.display(dir, raw)) ? lock : nil
     }
 
     /// Requeues, fails or rejects one orphan (under the spool lock).

@@ -181,8 +181,15 @@ public final class Spool: Sendable {
     private func openLocked(_ dir: String, _ raw: RawName, expecting info: stat) throws -> Int32? {
         guard let fd = try SpoolFiles.openEntry(dir, raw) else { return nil }
         var opened = stat()
-        guard fstat(fd, &opened) == 0, SpoolFiles.sameFile(opened, info), SpoolFiles.type(opened) == S_IFREG,
-              try SpoolFiles.tryLock(fd: fd, path: SpoolFiles.display(dir, raw)) else {
+        let locked: Bool
+        do {
+            locked = try fstat(fd, &opened) == 0 && SpoolFiles.sameFile(opened, info) && SpoolFiles.type(opened) == S_IFREG
+                && SpoolFiles.tryLock(fd: fd, path: SpoolFiles.display(dir, raw))
+        } catch {
+            close(fd)
+            throw error
+        }
+        guard locked else {
             close(fd)
             return nil
         }
