@@ -27,6 +27,9 @@ public struct StagedImage: Sendable, Equatable {
     public let host: String
     /// The process that staged it (for people: not proof of anything).
     public let pid: Int32
+    /// The job and image index, when `image` has the `<job>-<index>.png` form of
+    /// `Spool.imageName(job:index:)`.
+    public var jobImage: (job: String, index: Int)? { Spool.parseImageName(image) }
 }
 
 extension Spool {
@@ -155,6 +158,19 @@ extension Spool {
             if try !SpoolFiles.tryLock(fd: fd, path: SpoolFiles.display(layout.active.path, raw)) { live.insert(entry.pid) }
         }
         return live
+    }
+
+    /// The `out/` name of image `index` of job `job`: `<job>-<index>.png`.
+    public static func imageName(job: String, index: Int) -> String { "\(job)-\(index).png" }
+
+    /// The job and index of an `imageName(job:index:)` name; nil for any other name.
+    public static func parseImageName(_ name: String) -> (job: String, index: Int)? {
+        guard name.hasSuffix(".png"), let dash = name.lastIndex(of: "-") else { return nil }
+        let job = String(name[..<dash])
+        let digits = name[name.index(after: dash)...].dropLast(4)
+        guard JobFileName.isValidID(job), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let index = Int(digits), imageName(job: job, index: index) == name else { return nil }
+        return (job, index)
     }
 
     static func isImageName(_ name: String) -> Bool {

@@ -149,6 +149,9 @@ import Glibc
         #expect(leftovers.map(\.image) == ["k-0.png", "old-0.png"])
         #expect(leftovers.map(\.pid) == [52, 52])
         #expect(leftovers.first?.finalURL.path == temp.path("out", "k-0.png"))
+        #expect(leftovers.first?.jobImage?.job == "k" && leftovers.first?.jobImage?.index == 0)
+        #expect(Spool.parseImageName(Spool.imageName(job: "a-b.c", index: 12))! == ("a-b.c", 12))
+        #expect(Spool.parseImageName("a-01.png") == nil && Spool.parseImageName("a.png") == nil && Spool.parseImageName("-1.png") == nil)
         try live.complete(job)
         #expect(try live.stagedLeftovers().map(\.image).sorted() == ["j-0.png", "k-0.png", "old-0.png"])
     }
