@@ -1,6 +1,6 @@
 // Role: putting the spool right after crashes: requeue `active/` jobs whose owner died, clean
-// stale `tmp/` files, and own the names of images staged in `out/` so the daemon never builds or
-// parses them.
+// stale `tmp/` files, and own the names of images staged in `out/` (and delivered there) so the
+// daemon never builds or parses them.
 // Reference: river's "rescuer" (reclaims expired leases); Postfix's queue cleanup of stale
 // temporary files.
 // Failure modes: liveness is the claim's `flock` (JobLock), never the pid: a job is requeued
@@ -15,21 +15,22 @@ import TwinBase
 import Glibc
 #endif
 
-/// An image staged in `out/` by this host (`out/.<image>~<host>~<pid>.partial`).
+/// An image staged in `out/` by this host (`out/.<job>-<index>.png~<host>~<pid>.partial`).
 public struct StagedImage: Sendable, Equatable {
     /// The staged file.
     public let url: URL
-    /// The image's final name (`<job>-<i>.png`).
+    /// The image's final name (`<job>-<index>.png`).
     public let image: String
+    /// The job the image belongs to.
+    public let job: String
+    /// The image's index in its job.
+    public let index: Int
     /// Where the image is delivered (`out/<image>`).
     public let finalURL: URL
     /// The host that staged it.
     public let host: String
     /// The process that staged it (for people: not proof of anything).
     public let pid: Int32
-    /// The job and image index, when `image` has the `<job>-<index>.png` form of
-    /// `Spool.imageName(job:index:)`.
-    public var jobImage: (job: String, index: Int)? { Spool.parseImageName(image) }
 }
 
 extension Spool {
@@ -120,8 +121,14 @@ extension Spool {
 
     // MARK: Staged images
 
-    /// Where this process stages image `name` (`<job>-<i>.png`) before delivery:
-    /// `out/.<name>~<host>~<pid>.partial`.
+    /// Where this process stages image `index` of `job` before delivery:
+    /// `out/.<job>-<index>.png~<host>~<pid>.partial`.
+    public func stagingImageURL(job: String, index: Int) -> URL { stagingURL(forImage: Self.imageName(job: job, index: index)) }
+
+    /// Where image `index` of `job` is delivered: `out/<job>-<index>.png`.
+    public func finalImageURL(job: String, index: Int) -> URL { finalURL(forImage: Self.imageName(job: job, index: index)) }
+
+    /// Where this process stages image `name` before delivery: `out/.<name>~<host>~<pid>.partial`.
     public func stagingURL(forImage name: String) -> URL {
         precondition(Self.isImageName(name), "image name '\(name)' must be a plain file name without '/', '~' or a leading '.'")
         return layout.out.appendingPathComponent(JobFileName.Staged(image: name, host: host, pid: pid).name)
@@ -135,16 +142,31 @@ extension Spool {
 
     /// This host's staged images whose process holds no claim in `active/` any more: left by a
     /// crash (or a reused pid), they belong to no running job. An image is staged only while its
-    /// job is claimed, so a process with no locked `active/` file has no live staged image.
-    /// The daemon deletes them, or promotes one whose royalty event was committed.
+    /// job is claimed, so a process with no locked `active/` file has no live staged image. The
+    /// daemon delivers one whose royalty event was committed with the same bytes and deletes the
+    /// rest. Staged names the spool did not make (no `<job>-<index>.png` image) are not listed.
     public func stagedLeftovers() throws -> [StagedImage] {
         let live = try liveClaimers()
+        return try stagedFiles().filter { $0.host == host && !live.contains($0.pid) }
+    }
+
+    /// Staged files of image `index` of `job` from any process or host: a job id is claimed once
+    /// at a time, so while this process holds the job they are all left by earlier attempts. The
+    /// daemon may deliver one whose bytes match a committed event instead of rendering again.
+    public func stagedImages(job: String, index: Int) throws -> [URL] {
+        try stagedFiles().filter { $0.job == job && $0.index == index }.map(\.url)
+    }
+
+    /// Every staged image file in `out/` whose name parses (any host; the legacy
+    /// `.<image>.<host>.<pid>.partial` form for this host only).
+    private func stagedFiles() throws -> [StagedImage] {
         let out = layout.out.path
         return try SpoolFiles.names(in: out).compactMap { raw -> StagedImage? in
-            guard let name = raw.string, let staged = JobFileName.Staged(name, legacyHost: host), staged.host == host,
-                  !live.contains(staged.pid), let info = try SpoolFiles.lstatEntry(out, raw), SpoolFiles.type(info) == S_IFREG else { return nil }
-            return StagedImage(url: layout.out.appendingPathComponent(name), image: staged.image,
-                               finalURL: layout.out.appendingPathComponent(staged.image), host: host, pid: staged.pid)
+            guard let name = raw.string, let staged = JobFileName.Staged(name, legacyHost: host),
+                  let (job, index) = Self.parseImageName(staged.image),
+                  let info = try SpoolFiles.lstatEntry(out, raw), SpoolFiles.type(info) == S_IFREG else { return nil }
+            return StagedImage(url: layout.out.appendingPathComponent(name), image: staged.image, job: job, index: index,
+                               finalURL: layout.out.appendingPathComponent(staged.image), host: staged.host, pid: staged.pid)
         }
     }
 

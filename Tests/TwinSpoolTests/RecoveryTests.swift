@@ -136,23 +136,28 @@ import Glibc
         let temp = try TempSpool()
         let live = try temp.spool(pid: 51)
         let dead = try temp.spool(pid: 52)
-        #expect(live.stagingURL(forImage: "j-0.png").lastPathComponent == ".j-0.png~h1~51.partial")
-        #expect(live.finalURL(forImage: "j-0.png").path == temp.path("out", "j-0.png"))
+        #expect(live.stagingImageURL(job: "j", index: 0).lastPathComponent == ".j-0.png~h1~51.partial")
+        #expect(live.stagingURL(forImage: "j-0.png") == live.stagingImageURL(job: "j", index: 0))
+        #expect(live.finalImageURL(job: "j", index: 0).path == temp.path("out", "j-0.png"))
         try temp.drop("j.json")
         let job = try claimOne(live)
-        for url in [live.stagingURL(forImage: "j-0.png"), dead.stagingURL(forImage: "k-0.png"),
-                    try temp.spool(host: "h2", pid: 53).stagingURL(forImage: "m-0.png")] {
+        for url in [live.stagingImageURL(job: "j", index: 0), dead.stagingImageURL(job: "k", index: 0),
+                    try temp.spool(host: "h2", pid: 53).stagingImageURL(job: "k", index: 1)] {
             try DurableFile.writeNew([1, 2, 3], to: url.path)
         }
-        try temp.drop(".old-0.png.h1.52.partial", "x", in: "out")
+        try temp.drop(".old-3.png.h1.52.partial", "x", in: "out")
         let leftovers = try live.stagedLeftovers().sorted { $0.image < $1.image }
-        #expect(leftovers.map(\.image) == ["k-0.png", "old-0.png"])
+        #expect(leftovers.map(\.image) == ["k-0.png", "old-3.png"])
         #expect(leftovers.map(\.pid) == [52, 52])
+        #expect(leftovers.map(\.job) == ["k", "old"] && leftovers.map(\.index) == [0, 3])
         #expect(leftovers.first?.finalURL.path == temp.path("out", "k-0.png"))
-        #expect(leftovers.first?.jobImage?.job == "k" && leftovers.first?.jobImage?.index == 0)
+        #expect(try live.stagedImages(job: "k", index: 1).map(\.lastPathComponent) == [".k-1.png~h2~53.partial"])
+        try live.complete(job)
+        #expect(try live.stagedLeftovers().map(\.image).sorted() == ["j-0.png", "k-0.png", "old-3.png"])
+    }
+
+    @Test func imageNamesRoundTrip() {
         #expect(Spool.parseImageName(Spool.imageName(job: "a-b.c", index: 12))! == ("a-b.c", 12))
         #expect(Spool.parseImageName("a-01.png") == nil && Spool.parseImageName("a.png") == nil && Spool.parseImageName("-1.png") == nil)
-        try live.complete(job)
-        #expect(try live.stagedLeftovers().map(\.image).sorted() == ["j-0.png", "k-0.png", "old-0.png"])
     }
 }
