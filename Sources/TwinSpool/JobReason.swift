@@ -1,3 +1,8 @@
+// Role: the record of why a job ended in `failed/` or `rejected/` (or was deferred).
+// Reference: Postfix's defer/bounce logs (a code for machines, a sentence for people).
+// Failure modes: encoding cannot fail (strings, integers, a date); writing it is the caller's
+// business (`Spool.moveAside`, which throws a classifiable `SpoolError`).
+
 import Foundation
 
 /// Why a job ended in `failed/` or `rejected/`: a machine-readable code (`job.malformed_json`,
@@ -17,6 +22,7 @@ public struct JobReason: Codable, Sendable, Equatable {
     /// When the decision was made (UTC).
     public var at: Date
 
+    /// A reason decided now (or `at`).
     public init(code: String, message: String, job: String, host: String, attempts: Int, at: Date = Date()) {
         self.code = code
         self.message = message
@@ -31,6 +37,10 @@ public struct JobReason: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         encoder.dateEncodingStrategy = .iso8601
-        return (try? encoder.encode(self)) ?? Data()
+        do {
+            return try encoder.encode(self)
+        } catch {
+            preconditionFailure("JobReason holds only strings, integers and a date; encoding cannot fail: \(error)")
+        }
     }
 }

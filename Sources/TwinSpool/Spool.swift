@@ -1,57 +1,105 @@
+// Role: the directory queue: scanning `incoming/` and claiming jobs. Endings, recovery and
+// submission live in the `Spool+*.swift` extensions.
+// Reference: Postfix's queue manager (`qmgr_active.c`, `mail_open_ok.c`) and notqmail
+// `INTERNALS.md`: a job's state is its directory, a state change is a `rename(2)`, ENOENT on a
+// claim means another claimer won.
+//
+// State machine (README "Spool"):
+//   tmp → incoming → active → done | failed | rejected;  active → incoming (release, retry,
+//   deferJob, recover);  incoming → rejected (not a job, duplicate id).
+// The claim is one step under the spool-wide lock `state/claim.lock`: check that no other file
+// with the same id is in `active/` (else `spool.duplicate_id`), reject other `incoming/` files
+// with the same id, open and `flock` the file, rename it into `active/` (the commit point).
+// Crash points: before the rename nothing changed; after it, the file sits in `active/` with no
+// live lock holder, so `recover` (at start and periodically, on any process) requeues it with the
+// attempt counted, or fails it after `maxAttempts`.
+//
+// Failure modes: symlinks, FIFOs, devices, oversized files, names that are not valid job names
+// (including names that are not UTF-8) are moved to `rejected/` with a reason, never followed,
+// read whole or deleted. A failed reason write or move throws `SpoolError` (`isTransient` for a
+// full or failing disk) and leaves the file where it was.
+
 import Foundation
+import TwinBase
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The directory queue. Follows Postfix's queue manager and notqmail's INTERNALS: a job's state
-/// is its directory, a state change is a `rename(2)`, ENOENT on a claim means another claimer won.
-///
-/// State machine (see README "Spool"): `tmp → incoming → active → done | failed | rejected`,
-/// and `active → incoming` on requeue. The claim rename is the single commit point of a claim;
-/// after a crash at any instant the file is in exactly one directory, and `recover` returns
-/// this host's orphans in `active/` to `incoming/` with their attempt count.
-///
-/// Failure modes handled here: symlinks, non-regular files, oversized files and invalid names in
-/// `incoming/` are moved to `rejected/` with a reason, never followed, read whole or deleted.
+/// The directory queue shared by every render process and host on one file system.
 public final class Spool: Sendable {
     /// The spool's directories.
     public let layout: SpoolLayout
     /// This host's name, as written into active names and reasons.
     public let host: String
-    /// This process's id, as written into active names.
+    /// This process's id, as written into active and staging names (for people; liveness is
+    /// proven by the claim's `flock`, never by the pid).
     public let pid: Int32
     /// Job files larger than this are refused.
     public let maxJobBytes: Int
+    /// Who opened the spool.
+    public let access: SpoolAccess
+    /// Whether `recover` requeues dead claims of other hosts too (false for spools on NFS
+    /// mounted without working locks; see SpoolLayout).
+    public let recoverOtherHosts: Bool
+    /// Whether a job id that already ended (done, failed, rejected) may be claimed again when it
+    /// is dropped again. True keeps the established behaviour: the re-drop is rendered again and
+    /// the ledger's idempotent event ids keep it from being charged twice.
+    public let redeliverEndedJobs: Bool
+    /// Directory modes the daemon changed at start (log them).
+    public let permissionFixes: [PermissionFix]
+    /// The clock for not-before times and age limits.
+    let clock: @Sendable () -> Date
+    let spoolLock: SpoolLock
 
-    /// Opens (and creates if needed) the spool at `root`.
-    public init(root: URL, host: String, pid: Int32 = getpid(), maxJobBytes: Int = 64 * 1024) throws {
-        guard JobFileName.isValidHost(host) else { throw SpoolError("invalid host name '\(host)' (empty, '~' or '/')") }
+    /// Opens the spool at `root`. The daemon (`access: .daemon`) creates missing directories and
+    /// fixes or refuses their modes (see SpoolLayout); a writer only checks `tmp/` and `incoming/`.
+    public init(root: URL, host: String, pid: Int32 = getpid(), maxJobBytes: Int = 64 * 1024,
+                access: SpoolAccess = .daemon, recoverOtherHosts: Bool = true, redeliverEndedJobs: Bool = true,
+                clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        do { try HostName.validate(host) } catch { throw SpoolError(error.description) }
         self.layout = SpoolLayout(root: root)
         self.host = host
         self.pid = pid
         self.maxJobBytes = maxJobBytes
-        try layout.create()
+        self.access = access
+        self.recoverOtherHosts = recoverOtherHosts
+        self.redeliverEndedJobs = redeliverEndedJobs
+        self.clock = clock
+        self.spoolLock = SpoolLock(path: layout.claimLock.path)
+        self.permissionFixes = try layout.prepare(access: access)
     }
 
     // MARK: Scanning
 
-    /// The jobs now in `incoming/`, in claim order (priority, then arrival). Hidden files
-    /// (leading `.`) are skipped: they are a writer's business.
+    /// The jobs in `incoming/` that may be claimed now, in claim order (priority, then arrival).
+    /// Hidden files (leading `.`) are skipped: they are a writer's business. Deferred jobs whose
+    /// not-before time has not come are left out.
     public func pending() throws -> [PendingJob] {
         let dir = layout.incoming.path
+        let now = Int64(clock().timeIntervalSince1970.rounded(.down))
         var jobs: [PendingJob] = []
-        for name in try FileOps.names(in: dir) where !name.hasPrefix(".") {
-            guard let st = FileOps.lstatEntry(dir + "/" + name) else { continue }
-            let arrival = Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec) + TimeInterval(st.st_mtim.tv_nsec) / 1e9)
-            let parsed = JobFileName.Incoming(name)
+        for raw in try SpoolFiles.names(in: dir) where !raw.isHidden {
+            guard let info = try SpoolFiles.lstatEntry(dir, raw) else { continue }
+            let parsed = raw.string.flatMap(JobFileName.Incoming.init)
+            if let parsed, parsed.notBefore > now { continue }
             var priority = 0
-            if parsed != nil, (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) <= maxJobBytes,
-               let data = try? FileOps.readRegularFile(dir + "/" + name, limit: maxJobBytes) {
-                priority = Self.priority(in: data)
+            if parsed != nil, SpoolFiles.type(info) == S_IFREG, Int(info.st_size) <= maxJobBytes,
+               let bytes = try? DurableFile.readRegularFile(SpoolFiles.display(dir, raw), limit: maxJobBytes) {
+                priority = Self.priority(in: Data(bytes))
             }
-            jobs.append(PendingJob(fileName: name, id: parsed?.id, attempts: parsed?.attempts ?? 0, priority: priority, arrival: arrival))
+            jobs.append(PendingJob(fileName: raw.printable, id: parsed?.id, attempts: parsed?.attempts ?? 0, priority: priority,
+                                   arrival: SpoolFiles.date(info.st_mtim), deferrals: parsed?.deferrals ?? 0, rawName: raw))
         }
         return jobs.sorted(by: spoolOrder)
+    }
+
+    /// The earliest not-before time of a deferred job in `incoming/` (when to scan again), or nil.
+    public func nextDeferredTime() throws -> Date? {
+        let times = try SpoolFiles.names(in: layout.incoming.path).compactMap { raw -> Int64? in
+            guard let parsed = raw.string.flatMap(JobFileName.Incoming.init), parsed.deferrals > 0 else { return nil }
+            return parsed.notBefore
+        }
+        return times.min().map { Date(timeIntervalSince1970: TimeInterval($0)) }
     }
 
     /// The `priority` field of a job file, leniently (the full validation happens after the claim).
@@ -63,224 +111,126 @@ public final class Spool: Sendable {
 
     // MARK: Claiming
 
-    /// Claims the first pending job this process can win. Files that cannot be jobs are moved
-    /// to `rejected/` on the way (reported through `onRejected`). Returns nil when nothing is left.
+    /// Claims the first pending job this process can win. Files that cannot be jobs, and
+    /// duplicates of a job id in flight, are moved to `rejected/` on the way (reported through
+    /// `onRejected`). Returns nil when nothing is left. A file that cannot be moved aside (disk
+    /// full) is skipped so the other jobs still run; the first such error is thrown when no job
+    /// was claimed.
     public func claimNext(onRejected: (JobReason) -> Void = { _ in }) throws -> ClaimedJob? {
+        var firstError: SpoolError?
         for job in try pending() {
-            switch try claim(job) {
-            case .claimed(let claimed): return claimed
-            case .lost: continue
-            case .rejected(let reason): onRejected(reason)
+            do {
+                switch try claim(job, onRejected: onRejected) {
+                case .claimed(let claimed): return claimed
+                case .lost: continue
+                case .rejected(let reason): onRejected(reason)
+                }
+            } catch let error as SpoolError {
+                firstError = firstError ?? error
             }
         }
+        if let firstError { throw firstError }
         return nil
     }
 
-    /// Claims one pending job: rename into `active/` (the commit point), fsync the file and both
-    /// directories, then read it without following links and within the size limit.
-    public func claim(_ job: PendingJob) throws -> ClaimOutcome {
-        let from = layout.incoming.path + "/" + job.fileName
-        let id = job.id ?? Self.quarantineID(for: job.fileName)
-        let active = JobFileName.Active(id: id, attempt: job.attempts + 1, host: host, pid: pid)
-        let to = layout.active.path + "/" + active.name
-        guard try FileOps.rename(from, to) else { return .lost }
-        try FileOps.fsync(path: layout.active.path)
-        try FileOps.fsync(path: layout.incoming.path)
-        let activeURL = URL(fileURLWithPath: to)
+    /// Claims one pending job (see the file header for the steps). Other `incoming/` files with
+    /// the same id are rejected as duplicates and reported through `onRejected`.
+    public func claim(_ job: PendingJob, onRejected: (JobReason) -> Void = { _ in }) throws -> ClaimOutcome {
+        guard access == .daemon else { throw SpoolError("a spool opened for writing cannot claim jobs") }
+        var siblings: [JobReason] = []
+        let outcome = try spoolLock.withLock { try claimLocked(job.rawName, siblings: &siblings) }
+        siblings.forEach(onRejected)
+        return outcome
+    }
 
-        guard job.id != nil else {
-            return .rejected(try reject(activeURL: activeURL, id: id, code: "job.invalid_name",
-                message: "file name '\(Self.printable(job.fileName))' is not '<id>.json' with an id of 1-64 letters, digits, '.', '_' or '-'", attempts: 0))
+    /// The claim, under the spool lock.
+    private func claimLocked(_ raw: RawName, siblings: inout [JobReason]) throws -> ClaimOutcome {
+        let dir = layout.incoming.path
+        guard let info = try SpoolFiles.lstatEntry(dir, raw) else { return .lost }
+        guard let parsed = raw.string.flatMap(JobFileName.Incoming.init) else {
+            return .rejected(try moveAside(dir, raw, id: raw.quarantineStem, code: "job.invalid_name",
+                message: "file name '\(raw.printable)' is not '<id>.json' with an id of 1-64 letters, digits, '.', '_' or '-' (or not UTF-8)",
+                attempts: 0, into: layout.rejected))
         }
-        guard let st = FileOps.lstatEntry(to) else { throw SpoolError("claimed file vanished: \(to)") }
-        if (st.st_mode & S_IFMT) == S_IFLNK {
-            return .rejected(try reject(activeURL: activeURL, id: id, code: "job.symlink", message: "job file is a symbolic link; write the job itself into the spool", attempts: 0))
+        if parsed.notBefore > Int64(clock().timeIntervalSince1970.rounded(.down)) { return .lost }
+        if let (code, message) = entryProblem(info) {
+            return .rejected(try moveAside(dir, raw, id: parsed.id, code: code, message: message, attempts: parsed.attempts, into: layout.rejected))
         }
-        if (st.st_mode & S_IFMT) != S_IFREG {
-            return .rejected(try reject(activeURL: activeURL, id: id, code: "job.not_regular_file", message: "job file is not a regular file", attempts: 0))
+        if let owner = try activeEntry(for: parsed.id) {
+            return .rejected(try moveAside(dir, raw, id: parsed.id, code: "spool.duplicate_id",
+                message: "job id '\(parsed.id)' is already being rendered (active/\(owner)); a job id runs once at a time, so this copy was not claimed",
+                attempts: parsed.attempts, into: layout.rejected))
         }
-        if Int(st.st_size) > maxJobBytes {
-            return .rejected(try reject(activeURL: activeURL, id: id, code: "job.too_large",
-                message: "job file is \(st.st_size) bytes; the limit is \(maxJobBytes)", attempts: 0))
+        if !redeliverEndedJobs, let final = try endedEntry(for: parsed.id) {
+            return .rejected(try moveAside(dir, raw, id: parsed.id, code: "spool.already_ended",
+                message: "job id '\(parsed.id)' already ended (\(final)); this spool does not redeliver ended jobs", attempts: parsed.attempts, into: layout.rejected))
         }
-        let data: Data
+        guard let fd = try openLocked(dir, raw, expecting: info) else { return .lost }
+        let lock = JobLock(fd: fd)
+        let active = JobFileName.Active(id: parsed.id, attempt: parsed.attempts + 1, host: host, pid: pid, deferrals: parsed.deferrals)
+        guard try SpoolFiles.rename(dir, raw, layout.active.path, RawName(active.name)) else { return .lost }
+        try SpoolFiles.fsyncDirectory(layout.active.path)
+        try SpoolFiles.fsyncDirectory(dir)
+        // Best effort: a sibling left behind is rejected by the next claim (its id is active now).
+        siblings = (try? rejectSiblings(of: parsed.id)) ?? []
+        return try readClaimed(active, lock: lock, arrival: SpoolFiles.date(info.st_mtim), undo: raw)
+    }
+
+    /// Opens an `incoming/` entry and takes its `flock`; nil when it vanished, was replaced since
+    /// `lstat`, or someone else holds the lock.
+    private func openLocked(_ dir: String, _ raw: RawName, expecting info: stat) throws -> Int32? {
+        guard let fd = try SpoolFiles.openEntry(dir, raw) else { return nil }
+        var opened = stat()
+        let locked: Bool
         do {
-            data = try FileOps.readRegularFile(to, limit: maxJobBytes)
-            try FileOps.fsync(path: to)
+            locked = try fstat(fd, &opened) == 0 && SpoolFiles.sameFile(opened, info) && SpoolFiles.type(opened) == S_IFREG
+                && SpoolFiles.tryLock(fd: fd, path: SpoolFiles.display(dir, raw))
         } catch {
-            return .rejected(try reject(activeURL: activeURL, id: id, code: "job.unreadable", message: "job file cannot be read: \(error)", attempts: 0))
+            close(fd)
+            throw error
         }
-        let arrival = Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec) + TimeInterval(st.st_mtim.tv_nsec) / 1e9)
-        return .claimed(ClaimedJob(id: id, attempt: active.attempt, activeURL: activeURL, data: data, arrival: arrival))
-    }
-
-    // MARK: Finishing
-
-    /// Moves a finished job to `done/`, with an optional result record (`<id>.result.json`).
-    public func complete(_ job: ClaimedJob, result: Data? = nil) throws {
-        let stem = try finalStem(for: job.id, in: layout.done)
-        if let result {
-            try FileOps.writeAtomically(result, to: layout.done.path + "/\(stem).result.json", stagingDirectory: layout.tmp.path)
+        guard locked else {
+            close(fd)
+            return nil
         }
-        try move(job.activeURL.path, to: layout.done.path + "/\(stem).json")
+        return fd
     }
 
-    /// Moves a job to `failed/` next to its reason.
-    public func fail(_ job: ClaimedJob, code: String, message: String) throws -> JobReason {
-        try reject(activeURL: job.activeURL, id: job.id, code: code, message: message, attempts: job.attempt, into: layout.failed)
-    }
-
-    /// Moves a job to `rejected/` next to its reason.
-    public func reject(_ job: ClaimedJob, code: String, message: String) throws -> JobReason {
-        try reject(activeURL: job.activeURL, id: job.id, code: code, message: message, attempts: job.attempt, into: layout.rejected)
-    }
-
-    /// Puts a job back in `incoming/` as it was before this claim (shutdown before it finished):
-    /// the interrupted attempt is not counted.
-    public func release(_ job: ClaimedJob) throws {
-        let name = JobFileName.Incoming(id: job.id, attempts: job.attempt - 1).name
-        try move(job.activeURL.path, to: layout.incoming.path + "/" + name)
-    }
-
-    /// Puts a job back in `incoming/` counting this attempt (the render failed and may succeed
-    /// on another try), or moves it to `failed/` when `maxAttempts` is reached.
-    /// Returns the reason when the job failed for good.
-    public func retry(_ job: ClaimedJob, maxAttempts: Int, code: String, message: String) throws -> JobReason? {
-        if job.attempt >= maxAttempts {
-            return try fail(job, code: code, message: "\(message) (attempt \(job.attempt) of \(maxAttempts))")
-        }
-        let name = JobFileName.Incoming(id: job.id, attempts: job.attempt).name
-        try move(job.activeURL.path, to: layout.incoming.path + "/" + name)
-        return nil
-    }
-
-    /// Whether a job with this id already finished (done, failed or rejected) or waits/runs now.
-    public func knows(id: String) throws -> Bool {
-        for dir in [layout.done, layout.failed, layout.rejected] where FileOps.lstatEntry(dir.path + "/\(id).json") != nil {
-            return true
-        }
-        if try FileOps.names(in: layout.incoming.path).contains(where: { JobFileName.Incoming($0)?.id == id }) { return true }
-        return try FileOps.names(in: layout.active.path).contains(where: { JobFileName.Active($0)?.id == id })
-    }
-
-    /// Ids of the jobs waiting in `incoming/` or claimed in `active/` by any host. Read `active/`
-    /// first: a job moves from `incoming/` to `active/` when claimed, so it is seen in one of them.
-    public func idsInFlight() throws -> Set<String> {
-        var ids = Set(try FileOps.names(in: layout.active.path).compactMap { JobFileName.Active($0)?.id })
-        ids.formUnion(try FileOps.names(in: layout.incoming.path).compactMap { JobFileName.Incoming($0)?.id })
-        return ids
-    }
-
-    // MARK: Recovery
-
-    /// What `recover` did.
-    public struct Recovery: Sendable {
-        /// Jobs put back in `incoming/`, with the attempts made so far.
-        public var requeued: [(id: String, attempts: Int)] = []
-        /// Jobs moved to `failed/` after `maxAttempts`.
-        public var failed: [JobReason] = []
-    }
-
-    /// Returns this host's orphaned jobs in `active/` (their process is gone) to `incoming/`,
-    /// counting the interrupted attempt; after `maxAttempts` they go to `failed/`. Jobs of other
-    /// hosts, and of live processes on this host, are left alone.
-    public func recover(maxAttempts: Int) throws -> Recovery {
-        var recovery = Recovery()
-        for name in try FileOps.names(in: layout.active.path) {
-            guard let entry = JobFileName.Active(name), entry.host == host, entry.pid != pid, !Self.isAlive(entry.pid) else { continue }
-            let path = layout.active.path + "/" + name
-            if entry.attempt >= maxAttempts {
-                let reason = try reject(activeURL: URL(fileURLWithPath: path), id: entry.id, code: "job.max_attempts",
-                    message: "the render was interrupted \(entry.attempt) times (last by process \(entry.pid) on \(entry.host)); giving up after max_attempts = \(maxAttempts)",
-                    attempts: entry.attempt, into: layout.failed)
-                recovery.failed.append(reason)
-            } else {
-                let target = layout.incoming.path + "/" + JobFileName.Incoming(id: entry.id, attempts: entry.attempt).name
-                guard try FileOps.rename(path, target) else { continue }
-                recovery.requeued.append((entry.id, entry.attempt))
+    /// Reads a just-claimed file through its locked descriptor; an unreadable file is rejected.
+    /// A transient failure (EIO, ENOMEM, ...) undoes the claim (back to `incoming/<undo>`, no
+    /// attempt counted) and throws.
+    private func readClaimed(_ active: JobFileName.Active, lock: JobLock, arrival: Date, undo: RawName) throws -> ClaimOutcome {
+        let path = layout.active.path + "/" + active.name
+        let url = URL(fileURLWithPath: path)
+        do {
+            let data = try lock.withDescriptor { fd -> Data in
+                let data = try SpoolFiles.readAll(fd: fd, path: path, limit: maxJobBytes)
+                guard fsync(fd) == 0 else { throw SpoolError.system("fsync", path) }
+                return data
+            } ?? Data()
+            return .claimed(ClaimedJob(id: active.id, attempt: active.attempt, deferrals: active.deferrals,
+                                       activeURL: url, data: data, arrival: arrival, lock: lock))
+        } catch let error as SpoolError {
+            defer { lock.release() }
+            if error.isTransient {
+                _ = try SpoolFiles.rename(layout.active.path, RawName(active.name), layout.incoming.path, undo)
+                throw error
             }
+            return .rejected(try moveAside(layout.active.path, RawName(active.name), id: active.id, code: "job.unreadable",
+                message: "job file cannot be read: \(error.description)", attempts: 0, into: layout.rejected))
         }
-        if !recovery.requeued.isEmpty {
-            try FileOps.fsync(path: layout.incoming.path)
-            try FileOps.fsync(path: layout.active.path)
+    }
+
+    /// Why an `incoming/` entry cannot be a job, judged from its `lstat`; nil when it may be one.
+    func entryProblem(_ info: stat) -> (code: String, message: String)? {
+        switch SpoolFiles.type(info) {
+        case S_IFLNK: return ("job.symlink", "job file is a symbolic link; write the job itself into the spool")
+        case S_IFREG: break
+        default: return ("job.not_regular_file", "job file is not a regular file (a FIFO, device, socket or directory)")
         }
-        return recovery
-    }
-
-    /// Whether a process with this pid exists on this host.
-    static func isAlive(_ pid: Int32) -> Bool {
-        guard pid > 0 else { return false }
-        return kill(pid, 0) == 0 || errno == EPERM
-    }
-
-    // MARK: Submitting
-
-    /// Writes a job atomically: stage in `tmp/`, fsync, rename into `incoming/<id>.json` without
-    /// replacing anything, fsync `incoming/`. Refuses an id the spool already knows.
-    public func submit(_ data: Data, id: String) throws {
-        guard JobFileName.isValidID(id) else { throw SpoolError("invalid job id '\(Self.printable(id))'") }
-        guard data.count <= maxJobBytes else { throw SpoolError("job is \(data.count) bytes; the limit is \(maxJobBytes)") }
-        guard try !knows(id: id) else { throw SpoolError("a job with id '\(id)' is already in the spool") }
-        let staging = layout.tmp.path + "/\(id).\(pid).\(UInt32.random(in: 0...UInt32.max)).json"
-        try FileOps.writeNew(data, to: staging)
-        guard try FileOps.renameNoReplace(staging, layout.incoming.path + "/\(id).json") else {
-            unlink(staging)
-            throw SpoolError("a job with id '\(id)' is already in incoming/")
+        guard Int(info.st_size) <= maxJobBytes else {
+            return ("job.too_large", "job file is \(info.st_size) bytes; the limit is \(maxJobBytes) (spool.max_job_bytes)")
         }
-        try FileOps.fsync(path: layout.incoming.path)
-    }
-
-    // MARK: Counts
-
-    /// Number of job files per queue directory (reason and result files not counted), and images in `out/`.
-    public func counts() -> [String: Int] {
-        var counts: [String: Int] = [:]
-        for (name, url) in layout.queueDirectories {
-            let names = (try? FileOps.names(in: url.path)) ?? []
-            counts[name] = names.filter { !$0.hasPrefix(".") && !$0.hasSuffix(".reason.json") && !$0.hasSuffix(".result.json") }.count
-        }
-        return counts
-    }
-
-    // MARK: Internals
-
-    private func reject(activeURL: URL, id: String, code: String, message: String, attempts: Int, into directory: URL? = nil) throws -> JobReason {
-        let directory = directory ?? layout.rejected
-        let reason = JobReason(code: code, message: message, job: id, host: host, attempts: attempts)
-        let stem = try finalStem(for: id, in: directory)
-        try FileOps.writeAtomically(reason.encoded(), to: directory.path + "/\(stem).reason.json", stagingDirectory: layout.tmp.path)
-        try move(activeURL.path, to: directory.path + "/\(stem).json")
-        return reason
-    }
-
-    /// `<id>` or, when a file of that name is already there (a resubmitted id), `<id>.<n>`.
-    private func finalStem(for id: String, in directory: URL) throws -> String {
-        var stem = id
-        var n = 1
-        while FileOps.lstatEntry(directory.path + "/\(stem).json") != nil {
-            n += 1
-            stem = "\(id).\(n)"
-        }
-        return stem
-    }
-
-    private func move(_ from: String, to: String) throws {
-        guard try FileOps.rename(from, to) else { throw SpoolError("job file vanished before it could be moved: \(from)") }
-        try FileOps.fsync(path: (to as NSString).deletingLastPathComponent)
-        try FileOps.fsync(path: (from as NSString).deletingLastPathComponent)
-    }
-
-    /// A stable id for a file whose name is not a valid job name.
-    static func quarantineID(for name: String) -> String {
-        var hash: UInt64 = 0xcbf29ce484222325
-        for byte in name.utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x100000001b3
-        }
-        return "invalid-" + String(hash, radix: 16)
-    }
-
-    /// A file name made safe for messages (control and non-ASCII bytes escaped).
-    static func printable(_ s: String) -> String {
-        String(s.unicodeScalars.prefix(120).map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7f ? String($0) : "\\u{\(String($0.value, radix: 16))}" }.joined())
+        return nil
     }
 }

@@ -1,3 +1,9 @@
+// Role: wakes idle workers when something lands in `incoming/`.
+// Reference: inotify(7); Postfix's `qmgr` trigger (a wake-up only, the scan decides).
+// Failure modes: inotify can miss events (queue overflow, network file systems) or be missing
+// (`init` throws; the daemon falls back to rescans only), so it only makes the daemon react
+// sooner: the periodic rescan stays the source of truth.
+
 import Foundation
 #if canImport(Glibc)
 import Glibc
