@@ -86,14 +86,10 @@ public final class Daemon {
     /// Opens the spool and returns this host's interrupted jobs to `incoming/`.
     private func openSpool() throws -> Spool {
         let spool = try Spool(root: config.spoolDirectory, host: config.host, maxJobBytes: config.maxJobBytes)
-        let recovery = try spool.recover(maxAttempts: config.maxAttempts)
-        for item in recovery.requeued {
-            log.event("job.requeued", level: .warning, job: item.id,
-                      ["attempts": .int(item.attempts), "reason": .string("interrupted by a previous stop or crash of this host")])
+        for fix in spool.permissionFixes {
+            log.event("spool.permissions_fixed", level: .warning, ["fix": .string("\(fix)")])
         }
-        for reason in recovery.failed {
-            log.event("job.failed", level: .error, job: reason.job, ["code": .string(reason.code), "reason": .string(reason.message)])
-        }
+        try SpoolMaintenance(spool: spool, maxAttempts: config.maxAttempts, log: log).run()
         return spool
     }
 
@@ -123,6 +119,8 @@ public final class Daemon {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: WorkerPoolService(workers: workers), successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: RescanService(interval: config.rescanInterval, wake: wake)),
+            .init(service: MaintenanceService(maintenance: SpoolMaintenance(spool: context.spool, maxAttempts: config.maxAttempts, log: log),
+                                              interval: 60, wake: wake)),
             .init(service: HeartbeatService(reporter: reporter, interval: config.heartbeatInterval)),
             .init(service: ReloadService(reload: { reloader.reload() })),
         ]

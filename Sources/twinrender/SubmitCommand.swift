@@ -57,7 +57,7 @@ struct SubmitCommand: ParsableCommand {
         }
         let root = spool.map { URL(fileURLWithPath: $0) } ?? config.spoolDirectory
         do {
-            let queue = try Spool(root: root, host: config.host, maxJobBytes: config.maxJobBytes)
+            let queue = try Spool(root: root, host: config.host, maxJobBytes: config.maxJobBytes, access: .writer)
             try queue.submit(data, id: jobID)
         } catch let error as SpoolError {
             throw ValidationError(error.description)

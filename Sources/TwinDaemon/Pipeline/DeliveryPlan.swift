@@ -39,7 +39,8 @@ struct DeliveryPlan {
         }
         var staged: [Int: URL] = [:], lost: [Int] = []
         for (index, event) in committed where !FileManager.default.fileExists(atPath: context.spool.finalImageURL(job: job.id, index: index).path) {
-            if let url = context.spool.stagedImage(job: job.id, index: index, sha256: event.outputSHA256) { staged[index] = url } else { lost.append(index) }
+            let leftovers = (try? context.spool.stagedImages(job: job.id, index: index)) ?? []
+            if let url = leftovers.first(where: { StartupReconciliation.sha256(of: $0) == event.outputSHA256 }) { staged[index] = url } else { lost.append(index) }
         }
         self.committed = committed
         self.pending = (0..<spec.count).filter { committed[$0] == nil }

@@ -41,6 +41,7 @@ struct JobEndings {
     func reject(_ job: ClaimedJob, code: String, message: String) throws -> JobOutcome {
         try context.reservations.release(job: job.id)
         _ = try context.spool.reject(job, code: code, message: message)
+        context.health.cleared("pipeline")
         context.log.event("job.rejected", level: .notice, job: job.id, ["code": .string(code), "reason": .string(message)])
         return .rejected(code: code)
     }
@@ -95,7 +96,7 @@ struct JobEndings {
 
     /// A transient fault: the job waits, its attempt not counted, and the daemon is degraded.
     private func postpone(_ job: ClaimedJob, _ failure: PipelineFailure) throws -> JobOutcome {
-        let delay = context.health.degraded("pipeline", code: failure.code, reason: failure.message)
+        let delay = context.health.degraded("pipeline", code: failure.code, reason: failure.message, deferrals: job.deferrals)
         try context.spool.deferJob(job, code: failure.code, message: failure.message, notBefore: Date().addingTimeInterval(delay))
         context.log.event("job.deferred", level: .warning, job: job.id,
                           ["code": .string(failure.code), "reason": .string(failure.message), "retry_in_seconds": .double((delay * 10).rounded() / 10)])

@@ -26,9 +26,16 @@ struct StartupReconciliation {
     private var log: StatusLog { context.log }
 
     private func finishStagedDeliveries() {
-        for leftover in context.spool.stagedLeftovers() where !context.spool.processIsAlive(leftover.pid) || leftover.pid == context.spool.pid {
+        let leftovers: [StagedImage]
+        do {
+            leftovers = try context.spool.stagedLeftovers()
+        } catch {
+            log.event("spool.error", level: .error, ["error": .string("cannot list staged images: \(error)")])
+            return
+        }
+        for leftover in leftovers {
             let event = try? context.ledger.reader.event(id: RoyaltyEvent.eventID(job: leftover.job, imageIndex: leftover.index))
-            let final = context.spool.finalImageURL(job: leftover.job, index: leftover.index)
+            let final = leftover.finalURL
             if let event, Self.sha256(of: leftover.url) == event.outputSHA256, !FileManager.default.fileExists(atPath: final.path),
                rename(leftover.url.path, final.path) == 0 {
                 log.event("delivery.completed_after_crash", level: .warning, job: leftover.job,
@@ -47,7 +54,7 @@ struct StartupReconciliation {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
         let orphans = context.spool.layout.state.appendingPathComponent("orphaned")
         for name in names where !name.hasPrefix(".") && name.hasSuffix(".png") {
-            guard let (job, index) = Self.parseImageName(name) else { continue }
+            guard let (job, index) = Spool.parseImageName(name) else { continue }
             guard (try? context.ledger.reader.event(id: RoyaltyEvent.eventID(job: job, imageIndex: index))) == .some(nil) else { continue }
             try? FileManager.default.createDirectory(at: orphans, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let target = orphans.appendingPathComponent(name)
@@ -69,13 +76,6 @@ struct StartupReconciliation {
         } catch {
             log.event("spool.error", level: .error, ["error": .string("cannot prune quota reservations: \(error)")])
         }
-    }
-
-    /// `<job>-<index>.png` → (job, index).
-    static func parseImageName(_ name: String) -> (String, Int)? {
-        let stem = name.dropLast(4)
-        guard let dash = stem.lastIndex(of: "-"), let index = Int(stem[stem.index(after: dash)...]), index >= 0 else { return nil }
-        return (String(stem[..<dash]), index)
     }
 
     static func sha256(of url: URL) -> String? {

@@ -28,22 +28,23 @@ final class DaemonHealth: @unchecked Sendable {
 
     init(log: StatusLog) { self.log = log }
 
-    /// Marks `name` degraded (or counts one more failure) and returns how long to wait before
-    /// the next try. Logs `daemon.degraded` when the condition starts.
-    func degraded(_ name: String, code: String, reason: String) -> TimeInterval {
-        let (failures, isNew) = lock.withLock { () -> (Int, Bool) in
+    /// Marks `name` degraded (or counts one more failure) and returns how long a job that has
+    /// been deferred `deferrals` times already should wait before its next try. Logs
+    /// `daemon.degraded` when the condition starts.
+    func degraded(_ name: String, code: String, reason: String, deferrals: Int) -> TimeInterval {
+        let isNew = lock.withLock { () -> Bool in
             var condition = conditions[name] ?? Condition(code: code, reason: reason, since: Date(), failures: 0)
             let isNew = condition.failures == 0
             condition.failures += 1
             condition.code = code
             condition.reason = reason
             conditions[name] = condition
-            return (condition.failures, isNew)
+            return isNew
         }
         if isNew {
             log.event("daemon.degraded", level: .error, ["condition": .string(name), "code": .string(code), "reason": .string(reason)])
         }
-        let base = min(Self.backoffRange.upperBound, Self.backoffRange.lowerBound * pow(2, Double(min(failures - 1, 20))))
+        let base = min(Self.backoffRange.upperBound, Self.backoffRange.lowerBound * pow(2, Double(min(deferrals, 20))))
         return base * Double.random(in: 0.5...1.5)
     }
 

@@ -77,7 +77,7 @@ public struct DeliveryAudit {
                 actions.append("\(problem.image): moved to \(orphans.path)/ (no royalty event)")
             }
         }
-        let lostJobs = Set(problems.filter { $0.kind == .imageMissing }.compactMap { StartupReconciliation.parseImageName($0.image)?.0 })
+        let lostJobs = Set(problems.filter { $0.kind == .imageMissing }.compactMap { Spool.parseImageName($0.image)?.job })
         for job in lostJobs.sorted() {
             let done = spool.appendingPathComponent("done/\(job).json")
             let incoming = spool.appendingPathComponent("incoming/\(job).json")
