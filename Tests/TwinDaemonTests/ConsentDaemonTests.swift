@@ -11,19 +11,21 @@ struct ConsentDaemonTests {
     /// twin `ava` it must refuse.
     struct Scenario: Sendable, CustomTestStringConvertible {
         let code: ConsentCode
+        /// Whether ava starts without a grant (the scenario writes its own).
+        var ungranted = false
+        /// Whether ava has no registry record at all.
+        var unregistered = false
         var job: Data = DaemonFixture.job(twin: "ava")
         var change: @Sendable (DaemonFixture, RegistryStore) throws -> Void = { _, _ in }
         var testDescription: String { code.rawValue }
     }
 
     static let scenarios: [Scenario] = [
-        Scenario(code: .missing, change: { f, store in try f.removeGrants(of: "ava", store) }),
-        Scenario(code: .notYetValid, change: { f, store in
-            try f.removeGrants(of: "ava", store)
+        Scenario(code: .missing, ungranted: true),
+        Scenario(code: .notYetValid, ungranted: true, change: { f, store in
             try f.grant(store, validFrom: Date().addingTimeInterval(86_400 * 2), validUntil: Date().addingTimeInterval(86_400 * 9))
         }),
-        Scenario(code: .expired, change: { f, store in
-            try f.removeGrants(of: "ava", store)
+        Scenario(code: .expired, ungranted: true, change: { f, store in
             try f.grant(store, validFrom: Date().addingTimeInterval(-86_400 * 9), validUntil: Date().addingTimeInterval(-86_400))
         }),
         Scenario(code: .revoked, change: { f, store in
@@ -31,36 +33,40 @@ struct ConsentDaemonTests {
         }),
         Scenario(code: .licenseeMismatch,
                  job: DaemonFixture.job(twin: "ava", licensee: "brand-south"),
-                 change: { _, store in
-                     try store.addParty(Party(id: "brand-south", role: .licensee, publicKey: PartyKey.generate().publicKeyBase64))
+                 change: { f, store in
+                     try store.registerParty(id: "brand-south", role: .licensee, publicKey: f.keys["brand-south"]!.publicKeyBase64,
+                                             registrarKey: f.registrar, at: Date())
                  }),
         Scenario(code: .purposeNotAllowed, job: DaemonFixture.job(twin: "ava", purpose: "print")),
         Scenario(code: .territoryNotAllowed, job: DaemonFixture.job(twin: "ava", territory: "JP")),
-        Scenario(code: .quotaExhausted, job: DaemonFixture.job(twin: "ava", count: 3), change: { f, store in
-            try f.removeGrants(of: "ava", store)
+        Scenario(code: .quotaExhausted, ungranted: true, job: DaemonFixture.job(twin: "ava", count: 3), change: { f, store in
             try f.grant(store, maxImages: 2)
         }),
-        Scenario(code: .prohibitedContent, job: DaemonFixture.job(twin: "ava", tags: ["Swimwear"]), change: { f, store in
-            try f.removeGrants(of: "ava", store)
+        Scenario(code: .prohibitedContent, ungranted: true, job: DaemonFixture.job(twin: "ava", tags: ["Swim-Wear"]), change: { f, store in
             try f.grant(store, prohibitedTags: ["swimwear", "political"])
         }),
-        Scenario(code: .signatureInvalid, change: { f, store in
-            // One byte of the signed grant changed: the fee per image, 2500 → 2400.
-            let file = f.registry.appendingPathComponent("grants/\(try f.grantUID(of: "ava", store)).json")
-            var text = try String(contentsOf: file, encoding: .utf8)
-            #expect(text.contains("2500"))
-            text = text.replacingOccurrences(of: "2500", with: "2400")
-            try text.write(to: file, atomically: true, encoding: .utf8)
+        Scenario(code: .prohibitedContent, ungranted: true, job: DaemonFixture.job(twin: "ava"), change: { f, store in
+            // The job names no tag, but its garment (a dress) implies one.
+            try f.grant(store, prohibitedTags: ["dress"])
         }),
-        Scenario(code: .signerNotOwner, change: { f, store in
+        Scenario(code: .signatureInvalid, ungranted: true, change: { f, store in
+            // A grant in ava's name signed with a key that is not hers, appended without checks.
+            try store.write(Grant.sign(f.terms(), assigner: "model-ava", key: PartyKey.generate(), at: Date()))
+        }),
+        Scenario(code: .signerNotOwner, ungranted: true, change: { f, store in
             // The agency signs a grant for the model: valid signature, wrong signer.
-            try f.removeGrants(of: "ava", store)
             let agency = PartyKey.generate()
-            try store.addParty(Party(id: "agency-nova", role: .agency, publicKey: agency.publicKeyBase64))
+            try store.registerParty(id: "agency-nova", role: .agency, publicKey: agency.publicKeyBase64, registrarKey: f.registrar, at: Date())
             try store.write(Grant.sign(f.terms(), assigner: "agency-nova", key: agency, at: Date()))
         }),
-        Scenario(code: .twinUnknown, change: { f, _ in
-            try FileManager.default.removeItem(at: f.registry.appendingPathComponent("twins/ava.json"))
+        Scenario(code: .twinUnknown, unregistered: true),
+        Scenario(code: .registryUntrusted, change: { f, _ in
+            // The twin's record is edited to name another owner: the log's chain breaks, so
+            // nothing in it can be trusted.
+            let log = f.registry.appendingPathComponent("log.jsonl")
+            var text = try String(contentsOf: log, encoding: .utf8)
+            text = text.replacingOccurrences(of: "\"owner\":\"model-ava\"", with: "\"owner\":\"model-bea\"")
+            try text.write(to: log, atomically: true, encoding: .utf8)
         }),
         Scenario(code: .twinSuspended, change: { f, store in
             try store.setStatus(twin: "ava", to: .suspended, key: f.keys["model-ava"]!, at: Date())
@@ -79,9 +85,9 @@ struct ConsentDaemonTests {
     @Test("each reason code: rejected with it, nothing in out/, no royalty event; other twins still served",
           arguments: scenarios)
     func refusal(_ scenario: Scenario) throws {
-        let fixture = try DaemonFixture()
+        let fixture = try DaemonFixture(ungranted: scenario.ungranted ? ["ava"] : [], unregistered: scenario.unregistered ? ["ava"] : [])
         defer { fixture.remove() }
-        try scenario.change(fixture, RegistryStore(directory: fixture.registry))
+        try scenario.change(fixture, fixture.store)
         try fixture.drop(scenario.job, id: "refused")
         try fixture.drop(DaemonFixture.job(twin: "bea", steps: 2), id: "control")
         let result = try TwinRenderBinary.run(["serve", "--config", fixture.configURL.path, "--once"])
@@ -111,7 +117,7 @@ struct ConsentDaemonTests {
         let daemon = try TwinRenderBinary.start(["serve", "--config", fixture.configURL.path, "--once"])
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
         #expect(waitFor(60) { (try? String(contentsOf: fixture.statusLog, encoding: .utf8))?.contains("render.progress") == true })
-        let store = RegistryStore(directory: fixture.registry)
+        let store = fixture.store
         try store.revoke(grant: fixture.grantUID(of: "ava", store), key: fixture.keys["model-ava"]!, at: Date())
         daemon.waitUntilExit()
         #expect(daemon.terminationStatus == 0)
@@ -149,12 +155,11 @@ struct ConsentDaemonTests {
     @Test("a grant that requires the AI label gets it even where the config switches labels off")
     func grantRequiresLabel() throws {
         let labelsOff = "[output]\nlabel = false"
-        let required = try DaemonFixture(extraConfig: labelsOff)
+        let required = try DaemonFixture(extraConfig: labelsOff, ungranted: ["ava"])
         let notRequired = try DaemonFixture(extraConfig: labelsOff)
         let labelsOn = try DaemonFixture()
         defer { [required, notRequired, labelsOn].forEach { $0.remove() } }
-        let store = RegistryStore(directory: required.registry)
-        try required.removeGrants(of: "ava", store)
+        let store = required.store
         var terms = required.terms()
         terms.requiresLabel = true
         try store.grant(terms, key: required.keys["model-ava"]!, at: Date())
@@ -174,7 +179,7 @@ struct ConsentDaemonTests {
     func stalePrunedAtStart() throws {
         let fixture = try DaemonFixture(maxImages: 2)
         defer { fixture.remove() }
-        let store = RegistryStore(directory: fixture.registry)
+        let store = fixture.store
         let grant = try #require(try store.load().grants[fixture.grantUID(of: "ava", store)]?.grant)
         // A crashed process held both of ava's images for a job that has since left the spool.
         try FileManager.default.createDirectory(at: fixture.spool.appendingPathComponent("state"), withIntermediateDirectories: true)
@@ -208,13 +213,6 @@ extension DaemonFixture {
     /// The uid of the (only) grant of `twin`.
     func grantUID(of twin: String, _ store: RegistryStore) throws -> String {
         try #require(try store.load().grants.values.first { $0.grant.terms.twin == twin }?.grant.uid)
-    }
-
-    /// Deletes every grant file of `twin`.
-    func removeGrants(of twin: String, _ store: RegistryStore) throws {
-        for (uid, registered) in try store.load().grants where registered.grant.terms.twin == twin {
-            try FileManager.default.removeItem(at: registry.appendingPathComponent("grants/\(uid).json"))
-        }
     }
 
     /// Points the config at a copy of the tiny model changed by `edit`, with model.json's hashes

@@ -2,13 +2,19 @@ import Foundation
 import TwinConsent
 @testable import TwinDaemon
 
-/// A scratch installation for process-level tests: spool, consent registry with a model party per
-/// twin and an owner-signed grant each, ledger, logs, and a config pointing at the tiny
-/// random-weight model in `Fixtures/tiny-model` (same architecture as the shipped model).
+/// A scratch installation for process-level tests: a registrar key (the config's trust anchor),
+/// a host key registered for `host`, a consent registry with a licensee, a model party per twin,
+/// her signed twin record and an owner-signed grant each, ledger, logs, and a config pointing at
+/// the tiny random-weight model in `Fixtures/tiny-model` (same architecture as the shipped model).
 struct DaemonFixture {
     let root: URL
     let configURL: URL
     let keys: [String: PartyKey]
+    /// This fixture's host name (its ledger segment and host party).
+    let host: String
+    /// The registrar's key; its public half is the config's only trust anchor.
+    let registrar: PartyKey
+    var store: RegistryStore { RegistryStore(directory: registry, trustAnchors: [registrar.publicKeyBase64]) }
     var spool: URL { root.appendingPathComponent("spool") }
     var registry: URL { root.appendingPathComponent("registry") }
     var ledger: URL { root.appendingPathComponent("ledger") }
@@ -19,9 +25,20 @@ struct DaemonFixture {
     }
 
     /// `maxImages` per grant; grants cover ecommerce + social-media in EU and US for brand-north.
-    init(host: String = "test", maxImages: Int = 100, extraConfig: String = "") throws {
+    /// Twins in `ungranted` are registered but get no grant; twins in `unregistered` have no
+    /// registry record at all. `brand-south` has a key but is not registered.
+    init(host: String = "test", maxImages: Int = 100, extraConfig: String = "", ungranted: Set<String> = [],
+         unregistered: Set<String> = []) throws {
+        let registrar = PartyKey.generate()
         root = FileManager.default.temporaryDirectory.appendingPathComponent("twinrender-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        self.registrar = registrar
+        self.host = host
+        let keyFiles = root.appendingPathComponent("keys")
+        try FileManager.default.createDirectory(at: keyFiles, withIntermediateDirectories: true)
+        let hostKey = PartyKey.generate()
+        _ = try registrar.write(party: "registrar", to: keyFiles)
+        _ = try hostKey.write(party: host, to: keyFiles)
         configURL = root.appendingPathComponent("twinrender.toml")
         try """
         host = "\(host)"
@@ -33,8 +50,10 @@ struct DaemonFixture {
         directory = "\(Self.modelDirectory.path)"
         [consent]
         registry = "registry"
+        trust_anchors = ["keys/registrar.pub"]
         [ledger]
         directory = "ledger"
+        host_key = "keys/\(host).key"
         [log]
         directory = "log"
         heartbeat_interval_seconds = 0.5
@@ -47,22 +66,23 @@ struct DaemonFixture {
         \(extraConfig)
         """.write(to: configURL, atomically: true, encoding: .utf8)
 
-        let store = RegistryStore(directory: root.appendingPathComponent("registry"))
-        var keys: [String: PartyKey] = [:]
-        let brand = PartyKey.generate()
-        try store.addParty(Party(id: "brand-north", role: .licensee, publicKey: brand.publicKeyBase64))
-        keys["brand-north"] = brand
+        let store = RegistryStore(directory: root.appendingPathComponent("registry"), trustAnchors: [registrar.publicKeyBase64])
         let now = Date()
-        for twin in ["ava", "bea", "cleo", "dana"] {
+        var keys: [String: PartyKey] = [host: hostKey]
+        try store.registerParty(id: host, role: .host, publicKey: hostKey.publicKeyBase64, registrarKey: registrar, at: now)
+        let brand = PartyKey.generate()
+        try store.registerParty(id: "brand-north", role: .licensee, publicKey: brand.publicKeyBase64, registrarKey: registrar, at: now)
+        keys["brand-north"] = brand
+        keys["brand-south"] = PartyKey.generate()
+        for twin in ["ava", "bea", "cleo", "dana"] where !unregistered.contains(twin) {
             let key = PartyKey.generate()
             keys["model-\(twin)"] = key
-            try store.addParty(Party(id: "model-\(twin)", role: .model, publicKey: key.publicKeyBase64))
-            _ = try store.registerTwin(id: twin, owner: "model-\(twin)",
-                                       weightsFile: Self.modelDirectory.appendingPathComponent("twins/\(twin).safetensors"), at: now)
+            try store.registerParty(id: "model-\(twin)", role: .model, publicKey: key.publicKeyBase64, registrarKey: registrar, at: now)
+            _ = try store.registerTwin(id: twin, weightsFile: Self.modelDirectory.appendingPathComponent("twins/\(twin).safetensors"), key: key, at: now)
             let terms = GrantTerms(twin: twin, licensee: "brand-north", purposes: ["ecommerce", "social-media"], territories: ["EU", "US"],
                                    validFrom: now.addingTimeInterval(-86_400), validUntil: now.addingTimeInterval(86_400 * 30),
                                    maxImages: maxImages, feeMinorUnits: 2500, currency: "EUR", commissionBasisPoints: 1500, paymentDays: 30)
-            _ = try store.grant(terms, key: key, at: now)
+            if !ungranted.contains(twin) { _ = try store.grant(terms, key: key, at: now) }
         }
         self.keys = keys
     }
@@ -118,10 +138,14 @@ struct DaemonFixture {
         }
     }
 
-    /// Rewrites this fixture's config to use `other`'s spool, registry and ledger.
+    /// Rewrites this fixture's config to use `other`'s spool, registry (and its registrar as the
+    /// trust anchor) and ledger, and registers this fixture's host key there.
     func share(spoolRegistryAndLedgerOf other: DaemonFixture) throws {
+        try other.store.registerParty(id: host, role: .host, publicKey: keys[host]!.publicKeyBase64, registrarKey: other.registrar, at: Date())
         var text = try String(contentsOf: configURL, encoding: .utf8)
-        text = text.replacingOccurrences(of: "directory = \"spool\"", with: "directory = \"\(other.spool.path)\"")
+        text = text.replacingOccurrences(of: "trust_anchors = [\"keys/registrar.pub\"]",
+                                         with: "trust_anchors = [\"\(other.root.appendingPathComponent("keys/registrar.pub").path)\"]")
+            .replacingOccurrences(of: "directory = \"spool\"", with: "directory = \"\(other.spool.path)\"")
             .replacingOccurrences(of: "registry = \"registry\"", with: "registry = \"\(other.registry.path)\"")
             .replacingOccurrences(of: "directory = \"ledger\"", with: "directory = \"\(other.ledger.path)\"")
         try text.write(to: configURL, atomically: true, encoding: .utf8)
