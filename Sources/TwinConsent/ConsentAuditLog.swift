@@ -72,6 +72,22 @@ public final class ConsentAuditLog: Sendable {
         return entry
     }
 
+    /// Appends a refusal that came before any grant was considered (an order whose signature,
+    /// signer or expiry is wrong), durably; `code` is the job's reason code (`job.order_*`).
+    @discardableResult
+    public func appendRefusal(
+        job: String, twin: String, licensee: String, code: String, message: String, phase: Phase, at date: Date,
+        orderSigner: String? = nil
+    ) throws -> Entry {
+        let entry = Entry(
+            time: UTCDate.format(date), phase: phase, job: job, twin: twin, licensee: licensee, grant: nil, grantSHA256: nil,
+            decision: "deny", code: code, message: message, orderSigner: orderSigner, orderSHA256: nil)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try write(Array(try encoder.encode(entry)) + [UInt8(ascii: "\n")])
+        return entry
+    }
+
     private func write(_ line: [UInt8]) throws {
         let created = access(file.path, F_OK) != 0
         let fd = open(file.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)

@@ -28,14 +28,29 @@ struct ConsentGate {
     func verifyOrder(_ spec: JobSpec, continuing: Bool) throws -> Result<VerifiedOrder?, Refusal> {
         guard let order = spec.order else {
             guard context.config.requireSignedOrders else { return .success(nil) }
-            return .failure(Refusal(code: "job.order_unsigned",
-                message: "the job is not a signed order; sign it with the licensee's key (`twinrender submit --key`)"))
+            let message = "the job is not a signed order; sign it with the licensee's key (`twinrender submit --key`)"
+            try auditRefusal(spec, code: "job.order_unsigned", message: message, signer: nil)
+            return .failure(Refusal(code: "job.order_unsigned", message: message))
         }
         let registry = try registrySnapshot()
         let now = continuing ? Date(timeIntervalSince1970: 0) : Date()
         switch registry.check(order: order.envelope, signedBytes: order.signedBytes, licensee: spec.licensee, at: now) {
-        case .success(let verified): return .success(verified)
-        case .failure(let refusal): return .failure(Refusal(code: refusal.code, message: refusal.message))
+        case .success(let verified):
+            return .success(verified)
+        case .failure(let refusal):
+            try auditRefusal(spec, code: refusal.code, message: refusal.message, signer: order.envelope.signer)
+            return .failure(Refusal(code: refusal.code, message: refusal.message))
+        }
+    }
+
+    /// The audit line of a job refused before any grant was looked at (its order, or an id
+    /// already delivered as another job).
+    func auditRefusal(_ spec: JobSpec, code: String, message: String, signer: String?) throws {
+        do {
+            try context.audit.appendRefusal(job: spec.id, twin: spec.twin, licensee: spec.licensee, code: code, message: message,
+                                            phase: .claim, at: Date(), orderSigner: signer)
+        } catch {
+            throw PipelineFailure(kind: .transient, code: "consent.audit_unwritable", message: "the refusal cannot be written to the audit log: \(error)")
         }
     }
 

@@ -66,7 +66,10 @@ final class JobProcessor {
         }
         context.stats.started(job.id, attempt: job.attempt, images: spec.count, steps: spec.render.steps)
         var plan = try DeliveryPlan(spec: spec, job: job, context: context)
-        if let conflict = plan.conflict { return try endings.reject(job, code: "job.id_reused", message: conflict) }
+        if let conflict = plan.conflict {
+            try gate.auditRefusal(spec, code: "job.id_reused", message: conflict, signer: spec.order?.envelope.signer)
+            return try endings.reject(job, code: "job.id_reused", message: conflict)
+        }
 
         let order: VerifiedOrder?
         switch try gate.verifyOrder(spec, continuing: !plan.committed.isEmpty) {
