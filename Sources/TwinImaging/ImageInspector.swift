@@ -66,7 +66,7 @@ public struct ImageInspector: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         let detection = watermark.detect(in: decoded.image)
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        let xmp = decoded.xmp.map(XMPPacket.properties) ?? [:]
+        let xmp = try decoded.xmp.map { try XMPPacket.properties(of: $0) } ?? [:]
         var text: [String: String] = [:]
         for entry in decoded.textEntries where entry.keyword != XMPPacket.keyword { text[entry.keyword] = entry.text }
         let mark = detection.map {

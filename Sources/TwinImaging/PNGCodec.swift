@@ -69,14 +69,13 @@ public enum PNGCodec {
     }
 
     /// Decodes a PNG. Throws `ImagingError.malformedPNG` with a specific reason for anything that
-    /// is not a well-formed PNG (bad signature, truncation, CRC mismatch, libpng failure).
+    /// is not a well-formed PNG (bad signature, truncation, CRC mismatch, libpng failure), and
+    /// `ImagingError.limitExceeded` for input over `ImagingLimits` (checked on the chunk headers,
+    /// before the pixel buffer is allocated or libpng runs).
     public static func decode(_ data: Data) throws -> DecodedImage {
+        try ImagingLimits.require(data.count, atMost: ImagingLimits.maximumFileBytes, "maximumFileBytes", what: "PNG file size")
         let bytes = [UInt8](data)
         let summary = try PNGChunks.walk(bytes)
-        guard (1...RGBImage.maximumDimension).contains(summary.width),
-              (1...RGBImage.maximumDimension).contains(summary.height) else {
-            throw ImagingError.malformedPNG("size \(summary.width)x\(summary.height) outside 1...\(RGBImage.maximumDimension)")
-        }
         var pixels = [UInt8](repeating: 255, count: summary.width * summary.height * 3)
         var failure: String?
         bytes.withUnsafeBytes { raw in

@@ -68,8 +68,10 @@ public enum XMPPacket {
     /// `plus:LicenseeName`, ...): attributes of any element, and the text of elements that
     /// contain only text (for `rdf:Alt`/`rdf:Seq` containers, the first item's text under the
     /// container's name). A lightweight reader for packets like the ones `make` writes, not a
-    /// general RDF parser.
-    public static func properties(of packet: String) -> [String: String] {
+    /// general RDF parser. One linear pass; throws `ImagingError.limitExceeded` for a packet over
+    /// `ImagingLimits.maximumXMPBytes` before reading any of it.
+    public static func properties(of packet: String) throws -> [String: String] {
+        try ImagingLimits.require(packet.utf8.count, atMost: ImagingLimits.maximumXMPBytes, "maximumXMPBytes", what: "XMP packet size")
         var result: [String: String] = [:]
         let scalars = Array(packet.unicodeScalars)
         var index = 0

@@ -41,7 +41,7 @@ let sampleMetadata = ProvenanceMetadata(
 
     @Test func xmpCarriesProvenance() throws {
         let decoded = try PNGCodec.decode(try PNGCodec.encode(SyntheticRender.make(seed: 6), metadata: sampleMetadata))
-        let properties = XMPPacket.properties(of: try #require(decoded.xmp))
+        let properties = try XMPPacket.properties(of: try #require(decoded.xmp))
         #expect(properties["Iptc4xmpExt:DigitalSourceType"] == XMPPacket.trainedAlgorithmicMedia)
         #expect(properties["twinrender:JobID"] == "job-2026-0042")
         #expect(properties["twinrender:ImageIndex"] == "3")
