@@ -1,3 +1,10 @@
+// Role: reads a PNG or JPEG for `twinrender verify`: decodes it (under `ImagingLimits`), detects
+// the invisible watermark and reports the XMP and text metadata.
+// Reference: the PNG/JPEG codecs and `XMPPacket` of this module; the report is `Codable` for
+// `verify --json`.
+// Failure modes: unknown formats, malformed files and inputs over a limit throw `ImagingError`
+// with the reason; a missing watermark is a `nil` field, not an error.
+
 import Foundation
 
 /// What `ImageInspector` found in an image file: format, size, invisible watermark and the

@@ -1,3 +1,11 @@
+// Role: PNG encoding (delivered renders, with provenance text chunks) and decoding (for `verify`)
+// through libpng.
+// Reference: libpng 1.6 simplified API (`png_image_*`) and the C shim `Sources/CPNG/shim.h`; PNG
+// spec ISO/IEC 15948.
+// Failure modes: libpng errors become `ImagingError.malformedPNG` / `.encodingFailed` (its longjmp
+// stays in C); `PNGChunks` refuses input over `ImagingLimits` before libpng runs or the pixel
+// buffer is allocated.
+
 import CPNG
 import Foundation
 

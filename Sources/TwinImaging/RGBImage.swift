@@ -1,3 +1,8 @@
+// Role: the 8-bit RGB image type shared by renderer output, label, watermark and codecs.
+// Reference: interleaved row-major sRGB, as libpng's and libjpeg's RGB formats.
+// Failure modes: sizes that disagree with the buffer or exceed `maximumDimension` throw
+// `ImagingError.invalidImage`.
+
 /// An 8-bit sRGB image: `pixels` holds `width * height * 3` bytes, row-major, R G B per pixel.
 ///
 /// The common currency of `TwinImaging`: the renderer's output, what the watermark and label

@@ -1,3 +1,10 @@
+// Role: writes the XMP packet of a delivered image and reads simple properties back for `verify`.
+// Reference: XMP Part 1 (ISO 16684-1) packet and RDF/XML serialisation; IPTC Photo Metadata
+// Extension; PLUS LDF 1.2 (exiftool `PLUS.pm`).
+// Failure modes: reading is one linear pass over at most `ImagingLimits.maximumXMPBytes` (a larger
+// packet throws `ImagingError.limitExceeded`); malformed XML yields fewer properties, never an
+// error or a crash.
+
 import Foundation
 
 /// Builds the XMP packet stored in the PNG's `iTXt` chunk `XML:com.adobe.xmp`, and reads simple

@@ -90,13 +90,14 @@ private struct Parser {
                 try parseTableHeader(&cursor)
                 continue
             }
+            let line = cursor.line
             let key = table + (try cursor.parseKey())
             try cursor.expect("=", "expected '=' after key '\(key.joined(separator: "."))'")
             cursor.skipSpace()
             let value = try parseValue(&cursor, depth: 1)
             try cursor.expectEnd("unexpected text after the value of '\(key.joined(separator: "."))'")
-            try define(key, line: cursor.line, isTable: false)
-            out.append((key.joined(separator: "."), value, cursor.line))
+            try define(key, line: line, isTable: false)
+            out.append((key.joined(separator: "."), value, line))
         }
         return out
     }
