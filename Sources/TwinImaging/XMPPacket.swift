@@ -116,7 +116,7 @@ public enum XMPPacket {
         var pairs: [(String, String)] = []
         var rest = text
         while let equals = rest.firstIndex(of: "=") {
-            let key = rest[..<equals].trimmingCharacters(in: .whitespacesAndNewlines)
+            let key = String(rest[..<equals].drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
             let afterEquals = rest[rest.index(after: equals)...].drop { $0.isWhitespace }
             guard let quote = afterEquals.first, quote == "\"" || quote == "'" else { break }
             let valueStart = afterEquals.index(after: afterEquals.startIndex)
@@ -146,9 +146,25 @@ public enum XMPPacket {
         return out
     }
 
+    /// Replaces the five predefined XML entities in one pass (so `&amp;lt;` becomes `&lt;`).
     private static func unescape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
+        guard text.utf8.contains(UInt8(ascii: "&")) else { return text }
+        let entities: [(name: String, character: Character)] = [
+            ("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&apos;", "'"), ("&amp;", "&"),
+        ]
+        var out = ""
+        var rest = Substring(text)
+        while let ampersand = rest.firstIndex(of: "&") {
+            out += rest[..<ampersand]
+            rest = rest[ampersand...]
+            if let entity = entities.first(where: { rest.hasPrefix($0.name) }) {
+                out.append(entity.character)
+                rest = rest.dropFirst(entity.name.count)
+            } else {
+                out.append("&")
+                rest = rest.dropFirst()
+            }
+        }
+        return out + rest
     }
 }

@@ -115,6 +115,24 @@ func isLimit(_ error: ImagingError?, _ limit: String) -> Bool {
     }
 }
 
+@Suite struct XMPReaderTests {
+    @Test func entitiesAreReplacedInOnePass() throws {
+        let packet = #"<x:xmpmeta><rdf:Description a="&amp;lt; &quot;q&quot; &unknown; &#38;"><b>x &gt; y &amp; z</b></rdf:Description></x:xmpmeta>"#
+        let properties = try XMPPacket.properties(of: packet)
+        #expect(properties["a"] == #"&lt; "q" &unknown; &#38;"#)
+        #expect(properties["b"] == "x > y & z")
+    }
+
+    @Test func hostilePacketsAtTheSizeLimitAreRead() throws {
+        let limit = ImagingLimits.maximumXMPBytes
+        for unit in ["<rdf:li>", "<a>", "<rdf:li>x</rdf:li>", "<", "=", " b=\"&lt;\""] {
+            let packet = "<a" + String(repeating: unit, count: (limit - 3) / unit.utf8.count) + ">"
+            #expect(packet.utf8.count <= limit)
+            _ = try XMPPacket.properties(of: packet)
+        }
+    }
+}
+
 @Suite struct JPEGLimitTests {
     @Test func hugeFrameIsRefusedBeforeLibjpeg() throws {
         let valid = try Hostile.jpeg()

@@ -3,10 +3,12 @@
 // \uXXXX \UXXXXXXXX escapes) and literal ('...') strings, integers (with `_`), finite floats,
 // booleans, arrays (of those values, across lines), and `#` comments.
 // Reference: TOML 1.0.0 (https://toml.io/en/v1.0.0), sections Keys, String, Integer, Float,
-// Boolean, Array, Table. LebJe/TOMLKit 0.6.0 (toml++ 3) builds here, but refuses arrays and
-// inline tables nested over 256 deep while a dotted key or table header of 100,000 parts
-// overflows its stack (SIGSEGV in `parser::update_region_ends`); this parser keeps the config
-// path free of C++ and of recursion it cannot bound.
+// Boolean, Array, Table. LebJe/TOMLKit was tried instead: a scratch package depending on
+// `.package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0")`, `swift build` with Swift
+// 6.3.1 on Debian 12 ends "Build complete!" (it bundles toml++ 3.4.0). It refuses arrays and inline
+// tables nested over 256 ("exceeded maximum nested value depth of 256 (TOML_MAX_NESTED_VALUES)"),
+// but a table header or dotted key of 100,000 parts overflows its stack (SIGSEGV in toml++'s
+// `parser::update_region_ends`), so the config stays on this small parser.
 // Failure modes: anything outside the subset (inline tables, arrays of tables, dates,
 // multi-line strings, hex/octal integers), a duplicate key or table, a key that is both a value
 // and a table, nesting past `maximumNestingDepth`, a dotted key of more than
