@@ -28,6 +28,7 @@ public struct DecodedImage: Sendable, Equatable {
     /// The XMP packet, if the file carries one in `XML:com.adobe.xmp`.
     public var xmp: String? { textEntries.first { $0.keyword == XMPPacket.keyword }?.text }
 
+    /// Same pixels, format and text entries (in order).
     public static func == (lhs: DecodedImage, rhs: DecodedImage) -> Bool {
         lhs.image == rhs.image && lhs.format == rhs.format
             && lhs.textEntries.elementsEqual(rhs.textEntries) { $0.keyword == $1.keyword && $0.text == $1.text }

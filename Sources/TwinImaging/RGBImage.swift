@@ -15,7 +15,8 @@ public struct RGBImage: Sendable, Equatable {
     /// Interleaved RGB bytes, `width * height * 3` of them.
     public var pixels: [UInt8]
 
-    /// Largest width or height accepted anywhere in this module.
+    /// Largest width or height an `RGBImage` may have. Decoders of untrusted files apply the
+    /// tighter `ImagingLimits.maximumDimension` and `maximumPixels` before allocating.
     public static let maximumDimension = 16_384
 
     /// Wraps `pixels`; throws `ImagingError.invalidImage` when the sizes do not agree.
