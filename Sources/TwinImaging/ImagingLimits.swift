@@ -23,6 +23,11 @@ public enum ImagingLimits {
     public static let maximumTextChunkBytes = maximumXMPBytes + (4 << 10)
     /// Most `tEXt`, `zTXt` and `iTXt` chunks in one PNG: 32.
     public static let maximumTextChunks = 32
+    /// Most bytes in all text chunks of one PNG together: 1 MiB.
+    public static let maximumTextBytes = 1 << 20
+    /// Most compressed text chunks (`zTXt`, compressed `iTXt`) in one PNG: 4. libpng inflates
+    /// each (up to its 8 MB chunk limit) although nothing here reads them.
+    public static let maximumCompressedTextChunks = 4
     /// Most chunks of any type in one PNG: 65,536 (libpng writes 8 KiB IDAT chunks: 512 MiB).
     public static let maximumPNGChunks = 65_536
     /// Most scans (SOS markers) in one JPEG: 64 (a progressive JPEG from libjpeg has about 10;

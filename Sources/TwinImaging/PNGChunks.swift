@@ -44,18 +44,12 @@ enum PNGChunks {
         }
         var offset = 8
         var summary = Summary(width: 0, height: 0, chunkTypes: [], texts: [])
-        var textChunks = 0
+        var text = TextBudget()
         while offset < bytes.count {
             try ImagingLimits.require(summary.chunkTypes.count + 1, atMost: ImagingLimits.maximumPNGChunks,
                                       "maximumPNGChunks", what: "PNG chunk count")
             let chunk = try readChunk(bytes, at: offset)
-            if textTypes.contains(chunk.type) {
-                textChunks += 1
-                try ImagingLimits.require(textChunks, atMost: ImagingLimits.maximumTextChunks,
-                                          "maximumTextChunks", what: "PNG text chunk count")
-                try ImagingLimits.require(chunk.data.count, atMost: ImagingLimits.maximumTextChunkBytes,
-                                          "maximumTextChunkBytes", what: "PNG \(chunk.type) chunk at byte \(offset) length")
-            }
+            if textTypes.contains(chunk.type) { try text.spend(chunk, bytes) }
             try verifyCRC(bytes, chunk)
             if summary.chunkTypes.isEmpty { try readHeader(bytes, chunk, into: &summary) }
             summary.chunkTypes.append(chunk.type)
@@ -69,6 +63,32 @@ enum PNGChunks {
             if chunk.type == "IEND" { return summary }
         }
         throw ImagingError.malformedPNG("no IEND chunk (file truncated?)")
+    }
+
+    /// What the text chunks seen so far used of the text limits.
+    private struct TextBudget {
+        var chunks = 0
+        var bytes = 0
+        var compressed = 0
+
+        /// Counts one text chunk against the limits, from its header and flags only.
+        mutating func spend(_ chunk: Chunk, _ file: [UInt8]) throws {
+            chunks += 1
+            bytes += chunk.data.count
+            let place = "PNG \(chunk.type) chunk at byte \(chunk.offset)"
+            try ImagingLimits.require(chunks, atMost: ImagingLimits.maximumTextChunks, "maximumTextChunks", what: "PNG text chunk count")
+            try ImagingLimits.require(chunk.data.count, atMost: ImagingLimits.maximumTextChunkBytes, "maximumTextChunkBytes", what: "\(place) length")
+            try ImagingLimits.require(bytes, atMost: ImagingLimits.maximumTextBytes, "maximumTextBytes", what: "PNG text chunk bytes up to \(place)")
+            // zTXt is always compressed; iTXt when the byte after the keyword's NUL is 1.
+            let data = file[chunk.data]
+            let keywordEnd = data.prefix(80).firstIndex(of: 0)
+            let isCompressed = chunk.type == "zTXt"
+                || (chunk.type == "iTXt" && keywordEnd.map { $0 + 1 < data.endIndex && data[$0 + 1] != 0 } == true)
+            guard isCompressed else { return }
+            compressed += 1
+            try ImagingLimits.require(compressed, atMost: ImagingLimits.maximumCompressedTextChunks,
+                                      "maximumCompressedTextChunks", what: "PNG compressed text chunk count")
+        }
     }
 
     /// Reads the chunk header at `offset` and checks that the chunk fits in the file.
@@ -150,8 +170,20 @@ enum PNGChunks {
         try ImagingLimits.require(byteCount, atMost: ImagingLimits.maximumXMPBytes, "maximumXMPBytes", what: "XMP packet size")
     }
 
+    /// Latin-1 bytes as a string: ASCII as it is, 0x80...0xFF transcoded to two UTF-8 bytes.
     private static func latin1(_ bytes: ArraySlice<UInt8>) -> String {
-        String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+        guard bytes.contains(where: { $0 >= 0x80 }) else { return String(decoding: bytes, as: UTF8.self) }
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            if byte < 0x80 {
+                utf8.append(byte)
+            } else {
+                utf8.append(0xC0 | byte >> 6)
+                utf8.append(0x80 | byte & 0x3F)
+            }
+        }
+        return String(decoding: utf8, as: UTF8.self)
     }
 }
 

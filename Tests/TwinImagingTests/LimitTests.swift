@@ -105,6 +105,21 @@ func isLimit(_ error: ImagingError?, _ limit: String) -> Bool {
         #expect(isLimit(Hostile.error { _ = try PNGCodec.decode(Hostile.png(width: 8, height: 8, chunks: [zTXt])) }, "maximumTextChunkBytes"))
     }
 
+    @Test func totalTextAndCompressedTextAreLimited() {
+        let big = (0..<5).map { Hostile.chunk("tEXt", Array("k\($0)".utf8) + [0] + [UInt8](repeating: 0xE9, count: 210_000)) }
+        let error = Hostile.error { _ = try PNGCodec.decode(Hostile.png(width: 8, height: 8, chunks: big)) }
+        #expect(isLimit(error, "maximumTextBytes"))
+        #expect(error?.detail.hasPrefix("PNG text chunk bytes up to PNG tEXt chunk at byte 840093 is 1050015") == true)
+        let zlibEmpty: [UInt8] = [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]
+        let zTXt = (0...ImagingLimits.maximumCompressedTextChunks).map { Hostile.chunk("zTXt", Array("k\($0)".utf8) + [0, 0] + zlibEmpty) }
+        #expect(isLimit(Hostile.error { _ = try PNGCodec.decode(Hostile.png(width: 8, height: 8, chunks: zTXt)) }, "maximumCompressedTextChunks"))
+        let iTXt = (0...ImagingLimits.maximumCompressedTextChunks).map { Hostile.chunk("iTXt", Array("k\($0)".utf8) + [0, 1, 0, 0, 0] + zlibEmpty) }
+        #expect(isLimit(Hostile.error { _ = try PNGCodec.decode(Hostile.png(width: 8, height: 8, chunks: iTXt)) }, "maximumCompressedTextChunks"))
+        // Within the limits, Latin-1 text decodes (0xE9 is é) and compressed iTXt is skipped.
+        let fine = Hostile.png(width: 1, height: 1, chunks: [Hostile.chunk("tEXt", Array("Comment".utf8) + [0, 0x63, 0x61, 0x66, 0xE9])] + Array(iTXt.prefix(4)))
+        #expect((try? PNGChunks.walk([UInt8](fine)))?.texts == [PNGChunks.TextEntry(keyword: "Comment", text: "café")])
+    }
+
     @Test func chunkCountAndFileSizeAreLimited() {
         let empty = [UInt8](Hostile.chunk("teSt", []))
         let flood = [[UInt8]](repeating: empty, count: ImagingLimits.maximumPNGChunks)
