@@ -1,3 +1,10 @@
+// Role: radix-2 complex FFT over square power-of-two grids, for the watermark detector's
+// correlations.
+// Reference: Cooley-Tukey radix-2 decimation in time (bit-reversed input order), row-column 2-D
+// decomposition.
+// Failure modes: a size that is not a power of two is a programming error (`precondition`); no
+// other failure.
+
 import Foundation
 
 /// In-place radix-2 complex FFT over square power-of-two grids, split real/imaginary storage.

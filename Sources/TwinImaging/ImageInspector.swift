@@ -1,3 +1,10 @@
+// Role: reads a PNG or JPEG for `twinrender verify`: decodes it (under `ImagingLimits`), detects
+// the invisible watermark and reports the XMP and text metadata.
+// Reference: the PNG/JPEG codecs and `XMPPacket` of this module; the report is `Codable` for
+// `verify --json`.
+// Failure modes: unknown formats, malformed files and inputs over a limit throw `ImagingError`
+// with the reason; a missing watermark is a `nil` field, not an error.
+
 import Foundation
 
 /// What `ImageInspector` found in an image file: format, size, invisible watermark and the
@@ -66,7 +73,7 @@ public struct ImageInspector: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         let detection = watermark.detect(in: decoded.image)
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        let xmp = decoded.xmp.map(XMPPacket.properties) ?? [:]
+        let xmp = try decoded.xmp.map { try XMPPacket.properties(of: $0) } ?? [:]
         var text: [String: String] = [:]
         for entry in decoded.textEntries where entry.keyword != XMPPacket.keyword { text[entry.keyword] = entry.text }
         let mark = detection.map {

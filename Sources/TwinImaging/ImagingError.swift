@@ -1,3 +1,9 @@
+// Role: the one error type of TwinImaging (decoding, encoding, watermark and label arguments).
+// Reference: swift-service-lifecycle's `ServiceRunnerError.swift` (a struct over a private enum,
+// built through static members).
+// Failure modes: none of its own; every `detail` names what was wrong, and `limitExceeded` names
+// the `ImagingLimits` constant and the value that passed it.
+
 /// Errors thrown by `TwinImaging`. Each case carries a specific, human-readable detail.
 public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
     private enum Kind: Sendable, Equatable {
@@ -7,6 +13,7 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         case unsupportedFormat
         case encodingFailed
         case invalidArgument
+        case limitExceeded
     }
 
     private let kind: Kind
@@ -31,9 +38,16 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
     /// A parameter is out of its documented range.
     public static func invalidArgument(_ detail: String) -> ImagingError { .init(.invalidArgument, detail) }
 
+    /// The input passes one of the `ImagingLimits`: `what` (e.g. "PNG IHDR pixel count") is
+    /// `value`, more than `ImagingLimits.<limit>` = `maximum`.
+    public static func limitExceeded(_ limit: String, value: Int, maximum: Int, what: String) -> ImagingError {
+        .init(.limitExceeded, "\(what) is \(value), more than ImagingLimits.\(limit) = \(maximum)")
+    }
+
     /// Compares kinds only, so callers can write `error.isSameKind(as: .malformedPNG(""))`.
     public func isSameKind(as other: ImagingError) -> Bool { kind == other.kind }
 
+    /// The kind and the detail, e.g. `malformed PNG: CRC mismatch in chunk IDAT at byte 33`.
     public var description: String {
         switch kind {
         case .invalidImage: "invalid image: \(detail)"
@@ -42,6 +56,7 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         case .unsupportedFormat: "unsupported image format: \(detail)"
         case .encodingFailed: "encoding failed: \(detail)"
         case .invalidArgument: "invalid argument: \(detail)"
+        case .limitExceeded: "input limit exceeded: \(detail)"
         }
     }
 }

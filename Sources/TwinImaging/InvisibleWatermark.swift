@@ -1,3 +1,10 @@
+// Role: embeds and detects the 64-bit invisible watermark payload (the ledger key of a delivered
+// image).
+// Reference: self-referencing tiled watermarks (Kutter, SPIE 1998) with a sync pattern;
+// docs/watermark.md has the measurements.
+// Failure modes: embedding into an image under `minimumSide` throws `ImagingError.invalidArgument`;
+// detection returns nil for such images and whenever no payload's 24-bit CRC checks.
+
 import Foundation
 
 /// What `InvisibleWatermark.detect` found: the payload, whose 24-bit CRC checked, and how

@@ -1,3 +1,9 @@
+// Role: JPEG decoding for `verify` and encoding for robustness tests and the watermark bench.
+// Reference: libjpeg-turbo's libjpeg API (`libjpeg.txt`), through the C shim `Sources/CJPEG/shim.h`.
+// Failure modes: libjpeg errors become `ImagingError.malformedJPEG` with libjpeg's message (its
+// setjmp/longjmp stays in C, never crossing a Swift frame); input over `ImagingLimits` (file
+// size, frame size, scan count) is refused by `JPEGMarkers` before libjpeg runs.
+
 import CJPEG
 import Foundation
 
@@ -5,11 +11,12 @@ import Foundation
 /// through libjpeg-turbo. libjpeg errors become `ImagingError`s, never a crash or `exit()`:
 /// the setjmp/longjmp error handling stays inside C (`Sources/CJPEG/shim.h`).
 public enum JPEGCodec {
-    /// Decodes a JPEG to 8-bit RGB. Throws `ImagingError.malformedJPEG` with libjpeg's reason.
+    /// Decodes a JPEG to 8-bit RGB. Throws `ImagingError.malformedJPEG` with libjpeg's reason,
+    /// and `ImagingError.limitExceeded` for a file, frame or scan count over `ImagingLimits`
+    /// (read from the markers before libjpeg allocates anything).
     public static func decode(_ data: Data) throws -> DecodedImage {
-        guard data.count >= 4, data.prefix(2) == Data([0xFF, 0xD8]) else {
-            throw ImagingError.malformedJPEG("missing JPEG SOI marker")
-        }
+        try ImagingLimits.require(data.count, atMost: ImagingLimits.maximumFileBytes, "maximumFileBytes", what: "JPEG file size")
+        let markers = try JPEGMarkers.read([UInt8](data))
         var result = twin_jpeg_result()
         let status = data.withUnsafeBytes { raw in
             twin_jpeg_decode_rgb(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &result)
@@ -18,6 +25,9 @@ public enum JPEGCodec {
             throw ImagingError.malformedJPEG("libjpeg: " + message(of: &result))
         }
         defer { free(bytes) }
+        guard Int(result.width) == markers.width, Int(result.height) == markers.height else {
+            throw ImagingError.malformedJPEG("frame header says \(markers.width)x\(markers.height), libjpeg decoded \(result.width)x\(result.height)")
+        }
         let image = try RGBImage(
             width: Int(result.width), height: Int(result.height),
             pixels: Array(UnsafeBufferPointer(start: bytes, count: result.size)))

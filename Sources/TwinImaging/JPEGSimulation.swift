@@ -1,3 +1,8 @@
+// Role: a deterministic plain-Swift model of baseline JPEG on the luma plane, used by the embedder
+// to harden the mark against JPEG.
+// Reference: ITU T.81 Annex K luminance table and IJG quality scaling; orthonormal DCT-II.
+// Failure modes: none: pure arithmetic on a valid plane (sizes are preconditions).
+
 /// Baseline-JPEG quantisation of a luma plane, in plain Swift: 8x8 blocks from the top-left
 /// corner (edge blocks padded by replication, as libjpeg does), orthonormal DCT-II, the IJG
 /// luminance table scaled to a quality, rounding, inverse DCT. No chroma, no integer DCT, no

@@ -1,3 +1,11 @@
+// Role: PNG encoding (delivered renders, with provenance text chunks) and decoding (for `verify`)
+// through libpng.
+// Reference: libpng 1.6 simplified API (`png_image_*`) and the C shim `Sources/CPNG/shim.h`; PNG
+// spec ISO/IEC 15948.
+// Failure modes: libpng errors become `ImagingError.malformedPNG` / `.encodingFailed` (its longjmp
+// stays in C); `PNGChunks` refuses input over `ImagingLimits` before libpng runs or the pixel
+// buffer is allocated.
+
 import CPNG
 import Foundation
 
@@ -20,6 +28,7 @@ public struct DecodedImage: Sendable, Equatable {
     /// The XMP packet, if the file carries one in `XML:com.adobe.xmp`.
     public var xmp: String? { textEntries.first { $0.keyword == XMPPacket.keyword }?.text }
 
+    /// Same pixels, format and text entries (in order).
     public static func == (lhs: DecodedImage, rhs: DecodedImage) -> Bool {
         lhs.image == rhs.image && lhs.format == rhs.format
             && lhs.textEntries.elementsEqual(rhs.textEntries) { $0.keyword == $1.keyword && $0.text == $1.text }
@@ -69,14 +78,13 @@ public enum PNGCodec {
     }
 
     /// Decodes a PNG. Throws `ImagingError.malformedPNG` with a specific reason for anything that
-    /// is not a well-formed PNG (bad signature, truncation, CRC mismatch, libpng failure).
+    /// is not a well-formed PNG (bad signature, truncation, CRC mismatch, libpng failure), and
+    /// `ImagingError.limitExceeded` for input over `ImagingLimits` (checked on the chunk headers,
+    /// before the pixel buffer is allocated or libpng runs).
     public static func decode(_ data: Data) throws -> DecodedImage {
+        try ImagingLimits.require(data.count, atMost: ImagingLimits.maximumFileBytes, "maximumFileBytes", what: "PNG file size")
         let bytes = [UInt8](data)
         let summary = try PNGChunks.walk(bytes)
-        guard (1...RGBImage.maximumDimension).contains(summary.width),
-              (1...RGBImage.maximumDimension).contains(summary.height) else {
-            throw ImagingError.malformedPNG("size \(summary.width)x\(summary.height) outside 1...\(RGBImage.maximumDimension)")
-        }
         var pixels = [UInt8](repeating: 255, count: summary.width * summary.height * 3)
         var failure: String?
         bytes.withUnsafeBytes { raw in

@@ -1,3 +1,10 @@
+// Role: channel coding of the 64-bit watermark payload: CRC-24 plus a rate-1/3 K=7 convolutional
+// code with soft-decision Viterbi decoding.
+// Reference: OpenPGP CRC-24 (RFC 4880 §6.1) with a non-zero seed; LTE convolutional generators
+// 133, 171, 165 (3GPP TS 36.212 §5.1.3.1).
+// Failure modes: a read whose CRC does not check decodes to `nil`, never to a wrong payload with a
+// valid CRC by construction of the seed.
+
 /// Channel coding of the 64-bit watermark payload: a 24-bit CRC (OpenPGP polynomial with a
 /// non-zero seed, so an all-zero or empty signal never checks) appended to the payload, then a
 /// rate-1/3, constraint-length-7 convolutional code (generators 133, 171, 165 octal, as in LTE)

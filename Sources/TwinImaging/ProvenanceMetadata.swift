@@ -1,3 +1,8 @@
+// Role: the provenance record a delivered image carries (job, twin, licensee, grant, licence
+// window, payload, model hash).
+// Reference: IPTC Photo Metadata Extension, PLUS License Data Format 1.2 (see `XMPPacket`).
+// Failure modes: none: plain values; formatting is total.
+
 import Foundation
 
 /// Everything a delivered image states about its origin and licence; written into the PNG as

@@ -1,3 +1,8 @@
+// Role: the 8-bit RGB image type shared by renderer output, label, watermark and codecs.
+// Reference: interleaved row-major sRGB, as libpng's and libjpeg's RGB formats.
+// Failure modes: sizes that disagree with the buffer or exceed `maximumDimension` throw
+// `ImagingError.invalidImage`.
+
 /// An 8-bit sRGB image: `pixels` holds `width * height * 3` bytes, row-major, R G B per pixel.
 ///
 /// The common currency of `TwinImaging`: the renderer's output, what the watermark and label
@@ -10,7 +15,8 @@ public struct RGBImage: Sendable, Equatable {
     /// Interleaved RGB bytes, `width * height * 3` of them.
     public var pixels: [UInt8]
 
-    /// Largest width or height accepted anywhere in this module.
+    /// Largest width or height an `RGBImage` may have. Decoders of untrusted files apply the
+    /// tighter `ImagingLimits.maximumDimension` and `maximumPixels` before allocating.
     public static let maximumDimension = 16_384
 
     /// Wraps `pixels`; throws `ImagingError.invalidImage` when the sizes do not agree.

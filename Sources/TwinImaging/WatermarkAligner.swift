@@ -1,3 +1,8 @@
+// Role: folds a residual onto one watermark tile at a candidate scale/rotation and finds the
+// tile's translation.
+// Reference: cyclic cross-correlation via FFT (`FFT2D`) with the layout's sync pattern.
+// Failure modes: none: returns the best peaks; a weak peak just fails the payload CRC later.
+
 import Foundation
 
 /// Folds a residual onto one watermark tile under a given scale and rotation, and finds the

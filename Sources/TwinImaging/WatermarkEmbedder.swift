@@ -1,3 +1,10 @@
+// Role: closed-loop embedding of the invisible watermark (projected gradient steps on the
+// detector), checked against rounding and JPEG before delivery.
+// Reference: informed embedding ("watermarking with side information", Cox et al., Digital
+// Watermarking and Steganography); docs/watermark.md has the measurements.
+// Failure modes: none thrown; the `Outcome` says whether the final read-back (rounded 8-bit image
+// and simulated JPEG) passed, and the caller decides what an unverified mark means.
+
 import Foundation
 
 /// Closed-loop ("informed") embedding of the watermark.

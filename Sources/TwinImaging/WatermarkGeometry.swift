@@ -1,3 +1,8 @@
+// Role: estimates the scale and rotation an image went through since it was marked, from its
+// residual's autocorrelation.
+// Reference: Kutter, "Watermarking resisting to translation, rotation, and scaling" (SPIE 1998).
+// Failure modes: none: returns candidates in order (the identity always among them).
+
 import Foundation
 
 /// Estimates how an image was scaled and rotated since it was marked, from the autocorrelation

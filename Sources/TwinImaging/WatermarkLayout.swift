@@ -1,3 +1,9 @@
+// Role: the fixed spatial layout of the watermark: 64x64 tile, 2x2-pixel cells, seeded sync/code
+// cell assignment and bilinear spreading.
+// Reference: spread-spectrum tiling as in Kutter (SPIE 1998); parameters measured in
+// docs/watermark.md.
+// Failure modes: none: deterministic tables built from a fixed seed.
+
 /// The fixed spatial layout of the invisible watermark: a 64x64-pixel tile, repeated over the
 /// image from its top-left corner, made of 32x32 cells of 2x2 pixels. A seeded permutation
 /// assigns 256 cells to a known synchronisation pattern and the other 768 to the 282 code bits

@@ -1,3 +1,8 @@
+// Role: the detector's feature image: a whitened high-pass of the luma.
+// Reference: local-energy normalisation (a per-pixel noise whitening); docs/watermark.md has the
+// measurements.
+// Failure modes: none at run time; buffer sizes are preconditions (programming errors).
+
 /// The detector's view of an image: a whitened high-pass of the luma.
 ///
 /// `r = luma - mean5x5(luma)` removes the smooth picture content and keeps the watermark band;

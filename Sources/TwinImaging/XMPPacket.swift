@@ -1,3 +1,10 @@
+// Role: writes the XMP packet of a delivered image and reads simple properties back for `verify`.
+// Reference: XMP Part 1 (ISO 16684-1) packet and RDF/XML serialisation; IPTC Photo Metadata
+// Extension; PLUS LDF 1.2 (exiftool `PLUS.pm`).
+// Failure modes: reading is one linear pass over at most `ImagingLimits.maximumXMPBytes` (a larger
+// packet throws `ImagingError.limitExceeded`); malformed XML yields fewer properties, never an
+// error or a crash.
+
 import Foundation
 
 /// Builds the XMP packet stored in the PNG's `iTXt` chunk `XML:com.adobe.xmp`, and reads simple
@@ -68,8 +75,10 @@ public enum XMPPacket {
     /// `plus:LicenseeName`, ...): attributes of any element, and the text of elements that
     /// contain only text (for `rdf:Alt`/`rdf:Seq` containers, the first item's text under the
     /// container's name). A lightweight reader for packets like the ones `make` writes, not a
-    /// general RDF parser.
-    public static func properties(of packet: String) -> [String: String] {
+    /// general RDF parser. One linear pass; throws `ImagingError.limitExceeded` for a packet over
+    /// `ImagingLimits.maximumXMPBytes` before reading any of it.
+    public static func properties(of packet: String) throws -> [String: String] {
+        try ImagingLimits.require(packet.utf8.count, atMost: ImagingLimits.maximumXMPBytes, "maximumXMPBytes", what: "XMP packet size")
         var result: [String: String] = [:]
         let scalars = Array(packet.unicodeScalars)
         var index = 0
@@ -107,7 +116,7 @@ public enum XMPPacket {
         var pairs: [(String, String)] = []
         var rest = text
         while let equals = rest.firstIndex(of: "=") {
-            let key = rest[..<equals].trimmingCharacters(in: .whitespacesAndNewlines)
+            let key = String(rest[..<equals].drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
             let afterEquals = rest[rest.index(after: equals)...].drop { $0.isWhitespace }
             guard let quote = afterEquals.first, quote == "\"" || quote == "'" else { break }
             let valueStart = afterEquals.index(after: afterEquals.startIndex)
@@ -137,9 +146,25 @@ public enum XMPPacket {
         return out
     }
 
+    /// Replaces the five predefined XML entities in one pass (so `&amp;lt;` becomes `&lt;`).
     private static func unescape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
+        guard text.utf8.contains(UInt8(ascii: "&")) else { return text }
+        let entities: [(name: String, character: Character)] = [
+            ("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&apos;", "'"), ("&amp;", "&"),
+        ]
+        var out = ""
+        var rest = Substring(text)
+        while let ampersand = rest.firstIndex(of: "&") {
+            out += rest[..<ampersand]
+            rest = rest[ampersand...]
+            if let entity = entities.first(where: { rest.hasPrefix($0.name) }) {
+                out.append(entity.character)
+                rest = rest.dropFirst(entity.name.count)
+            } else {
+                out.append("&")
+                rest = rest.dropFirst()
+            }
+        }
+        return out + rest
     }
 }

@@ -1,3 +1,10 @@
+// Role: tests of config loading: the shipped example, path resolution, error messages naming
+// the key or line, the TOML subset `TOMLDocument` reads, and its limits (nesting depth, key
+// parts, document size) against hostile input that used to overflow the stack.
+// Reference: TOML 1.0.0; issue 13 item 7 (an array nested 60,000 deep killed the daemon on
+// SIGHUP, 80,000 crashed every CLI command).
+// Failure modes: a parser that recurses without bound crashes the test process (SIGSEGV)
+// instead of failing an expectation.
 import Foundation
 import Testing
 @testable import TwinDaemon
@@ -61,6 +68,66 @@ struct ConfigTests {
         #expect(doc["c"] == .integer(1000))
         #expect(doc["d"] == .float(0.25))
         #expect(doc["t.u.e"] == .boolean(true))
+    }
+
+    @Test("arrays nested 60,000 and 80,000 deep are a ConfigError naming the line, not a stack overflow", arguments: [60_000, 80_000])
+    func deepNesting(depth: Int) {
+        let text = "[spool]\ndirectory = \"x\"\nbomb = " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n"
+        #expect {
+            _ = try DaemonConfig.parse(text, baseDirectory: Self.base)
+        } throws: { error in
+            (error as? ConfigError)?.description == "line 3: arrays nested deeper than 32 (TOMLDocument.maximumNestingDepth)"
+        }
+        let multiLine = "a = " + String(repeating: "[\n", count: depth) + String(repeating: "]", count: depth) + "\n"
+        #expect(throws: ConfigError.self) { try TOMLDocument(parsing: multiLine) }
+    }
+
+    @Test("nesting up to the limit parses")
+    func nestingAtTheLimit() throws {
+        let depth = TOMLDocument.maximumNestingDepth
+        var expected = TOMLValue.array([.string("x")])
+        for _ in 1..<depth { expected = .array([expected]) }
+        let doc = try TOMLDocument(parsing: "a = " + String(repeating: "[", count: depth) + "'x'" + String(repeating: "]", count: depth))
+        #expect(doc["a"] == expected)
+    }
+
+    @Test("TOML limits and refusals name the line", arguments: [
+        ("a = {b = 1}\n", "line 1: inline tables are not supported"),
+        ("[[spool]]\n", "line 1: arrays of tables are not supported"),
+        ("a.b.c.d.e.f.g.h.i = 1\n", "line 1: dotted key of more than 8 parts"),
+        ("[a.b.c.d.e]\nf.g.h.i = 1\n", "line 2: key 'a.b.c.d.e.f.g.h.i' has 9 parts; at most 8 are allowed"),
+        ("[" + Array(repeating: "a", count: 100_000).joined(separator: ".") + "]\n", "line 1: dotted key of more than 8 parts"),
+        ("a = 1\na.b = 2\n", "line 2: key 'a.b' extends 'a', which is a value"),
+        ("a.b = 1\na = 2\n", "line 2: key 'a' is already a table"),
+        ("[spool]\n[spool]\n", "line 2: table [spool] defined twice"),
+        ("a = [1,\n2\n", "line 3: unterminated array"),
+        ("a = 0x10\n", "line 1: cannot read value '0x10'"),
+        ("a = inf\n", "line 1: cannot read value 'inf'"),
+        ("a = \"\\uD800\"\n", "line 1: bad \\u escape"),
+    ])
+    func tomlRefusals(text: String, expected: String) {
+        #expect {
+            _ = try TOMLDocument(parsing: text)
+        } throws: { error in
+            (error as? ConfigError)?.description.contains(expected) == true
+        }
+    }
+
+    @Test("a document over 1 MiB is refused before parsing")
+    func documentSizeLimit() {
+        let text = "# " + String(repeating: "x", count: TOMLDocument.maximumDocumentBytes) + "\n"
+        #expect {
+            _ = try TOMLDocument(parsing: text)
+        } throws: { error in
+            (error as? ConfigError)?.description == "config is 1048579 bytes; at most 1048576 are read (TOMLDocument.maximumDocumentBytes)"
+        }
+    }
+
+    @Test("arrays of strings, as consent.trust_anchors will use")
+    func arraysOfStrings() throws {
+        let doc = try TOMLDocument(parsing: "[consent]\ntrust_anchors = [\n  \"/etc/twinrender/registrar.pub\",  # main\n  'b.pub',\n]\n")
+        #expect(doc["consent.trust_anchors"] == .array([.string("/etc/twinrender/registrar.pub"), .string("b.pub")]))
+        #expect(doc.entries.map(\.line) == [2])
     }
 
     @Test("serve refuses a bad config before doing anything, naming the key")

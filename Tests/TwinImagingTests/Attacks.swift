@@ -1,3 +1,7 @@
+// Role: the image manipulations (JPEG, tone maps, crops, resampling, rotation) the watermark must
+// survive, as test helpers.
+// Reference: scripts/watermark-bench runs the same list with Pillow on real renders.
+// Failure modes: none of their own; a manipulation that breaks the mark fails the tests using it.
 import Foundation
 @testable import TwinImaging
 

@@ -1,3 +1,6 @@
+// Role: tests of the closed-loop embedder, its detector features and the JPEG simulation.
+// Reference: WatermarkEmbedder.swift, WatermarkResidual.swift, JPEGSimulation.swift.
+// Failure modes: a gradient or simulation that drifts from the detector fails an expectation.
 import Foundation
 import Testing
 @testable import TwinImaging

@@ -1,3 +1,6 @@
+// Role: two real renders on which the open-loop mark was unreadable, as fixtures.
+// Reference: scripts/eval/sample_torch.py --seed 606 (see below), docs/watermark.md.
+// Failure modes: none (constant data).
 import Foundation
 @testable import TwinImaging
 

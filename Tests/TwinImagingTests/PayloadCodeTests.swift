@@ -1,3 +1,6 @@
+// Role: tests of the payload's CRC-24 and convolutional code (round trips, error correction).
+// Reference: PayloadCode.swift.
+// Failure modes: a decoder that accepts a corrupted read fails an expectation.
 import Testing
 @testable import TwinImaging
 

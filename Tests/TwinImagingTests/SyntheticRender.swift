@@ -1,3 +1,6 @@
+// Role: deterministic synthetic renders (figure on a flat background) for the imaging tests.
+// Reference: the procedural images of scripts/dataset/ (what scripts/watermark-bench uses).
+// Failure modes: none; the buffer size is a precondition.
 @testable import TwinImaging
 
 /// Deterministic stand-ins for twinrender renders: a figure (head, torso, legs) on a flat studio
@@ -37,6 +40,9 @@ enum SyntheticRender {
                 pixels[base + 2] = UInt8(min(255, colour.2.rounded()))
             }
         }
-        return try! RGBImage(width: size, height: size, pixels: pixels)
+        guard let image = try? RGBImage(width: size, height: size, pixels: pixels) else {
+            preconditionFailure("SyntheticRender built \(pixels.count) bytes for \(size)x\(size)")
+        }
+        return image
     }
 }
