@@ -60,14 +60,6 @@ struct ConsentDaemonTests {
             try store.write(Grant.sign(f.terms(), assigner: "agency-nova", key: agency, at: Date()))
         }),
         Scenario(code: .twinUnknown, unregistered: true),
-        Scenario(code: .registryUntrusted, change: { f, _ in
-            // The twin's record is edited to name another owner: the log's chain breaks, so
-            // nothing in it can be trusted.
-            let log = f.registry.appendingPathComponent("log.jsonl")
-            var text = try String(contentsOf: log, encoding: .utf8)
-            text = text.replacingOccurrences(of: "\"owner\":\"model-ava\"", with: "\"owner\":\"model-bea\"")
-            try text.write(to: log, atomically: true, encoding: .utf8)
-        }),
         Scenario(code: .twinSuspended, change: { f, store in
             try store.setStatus(twin: "ava", to: .suspended, key: f.keys["model-ava"]!, at: Date())
         }),

@@ -128,4 +128,44 @@ struct TrustTests {
         #expect(fixture.files("out").isEmpty)
         #expect(fixture.ledgerEvents().isEmpty)
     }
+
+    @Test("an edited, truncated or forked registry log is untrusted: every job refused with an audit line")
+    func tamperedRegistry() throws {
+        for attack in ["edit", "rollback"] {
+            let fixture = try DaemonFixture()
+            defer { fixture.remove() }
+            let log = fixture.registry.appendingPathComponent("log.jsonl")
+            let original = try Data(contentsOf: log)
+            // A first run pins the newest head the daemon has seen.
+            try fixture.drop(DaemonFixture.job(twin: "bea", steps: 2), id: "pinned")
+            try Self.serveOnce(fixture)
+            try fixture.store.revoke(grant: try #require(try fixture.store.load().grants.values.first { $0.grant.terms.twin == "ava" }?.grant.uid),
+                                     key: fixture.keys["model-ava"]!, at: Date())
+            try fixture.drop(DaemonFixture.job(twin: "cleo", steps: 2), id: "sees-revocation")
+            try Self.serveOnce(fixture)
+            switch attack {
+            case "edit":   // ava's owner rewritten in place
+                let text = try String(contentsOf: log, encoding: .utf8).replacingOccurrences(of: "\"model-ava\"", with: "\"model-bea\"")
+                try text.write(to: log, atomically: true, encoding: .utf8)
+            default:       // the revocation removed by restoring the older log
+                try original.write(to: log)
+            }
+            try fixture.drop(DaemonFixture.job(twin: "ava", steps: 2), id: "after-\(attack)")
+            try Self.serveOnce(fixture)
+            try Self.expectRefused(fixture, job: "after-\(attack)", code: "consent.registry_untrusted",
+                                   delivered: ["pinned-0.png", "sees-revocation-0.png"])
+        }
+    }
+
+    @Test("a full log disk never takes the daemon down: the job is delivered, exit 0")
+    func logDiskFull() throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.remove() }
+        try FileManager.default.createDirectory(at: fixture.root.appendingPathComponent("log"), withIntermediateDirectories: true)
+        #expect(symlink("/dev/full", fixture.statusLog.path) == 0)   // every write fails with ENOSPC
+        try fixture.drop(DaemonFixture.job(steps: 2), id: "quiet")
+        try Self.serveOnce(fixture)
+        #expect(fixture.files("out") == ["quiet-0.png"])
+        #expect(fixture.ledgerEvents().count == 1)
+    }
 }

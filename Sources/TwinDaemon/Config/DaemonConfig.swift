@@ -77,6 +77,10 @@ public struct DaemonConfig: Sendable {
     /// Reads and validates a config file. Throws `ConfigError` naming the file and the key.
     public static func load(path: String) throws -> DaemonConfig {
         let url = URL(fileURLWithPath: path).standardizedFileURL
+        if let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue,
+           size > TOMLDocument.maximumDocumentBytes {
+            throw ConfigError("\(url.path): config is \(size) bytes; at most \(TOMLDocument.maximumDocumentBytes) are read")
+        }
         let text: String
         do {
             text = try String(contentsOf: url, encoding: .utf8)

@@ -32,7 +32,7 @@ struct ConsentGate {
             try auditRefusal(spec, code: "job.order_unsigned", message: message, signer: nil)
             return .failure(Refusal(code: "job.order_unsigned", message: message))
         }
-        let registry = try registrySnapshot()
+        let registry = try registrySnapshot(spec)
         let now = continuing ? Date(timeIntervalSince1970: 0) : Date()
         switch registry.check(order: order.envelope, signedBytes: order.signedBytes, licensee: spec.licensee, at: now) {
         case .success(let verified):
@@ -60,7 +60,7 @@ struct ConsentGate {
     /// the quota again. The audit line is written before the decision is returned.
     func decide(_ spec: JobSpec, count: Int, restoring: Int = 0, phase: ConsentAuditLog.Phase,
                 onlyGrant: String?, order: VerifiedOrder?) throws -> Result<Grant, Refusal> {
-        let registry = try registrySnapshot()
+        let registry = try registrySnapshot(spec)
         let request: ConsentRequest
         do {
             request = try ConsentRequest(job: spec.id, twin: spec.twin, licensee: spec.licensee, purpose: spec.purpose,
@@ -87,11 +87,13 @@ struct ConsentGate {
 
     /// The registry now. A tampered or rolled-back registry is a refusal of every job
     /// (`consent.registry_untrusted`); one that cannot be read is a transient fault.
-    private func registrySnapshot() throws -> ConsentRegistry {
+    private func registrySnapshot(_ spec: JobSpec) throws -> ConsentRegistry {
         do {
             return try context.registry.current()
         } catch let error as ConsentError where error.denialCode != nil {
-            throw Refusal(code: error.denialCode!.rawValue, message: "the consent registry cannot be trusted: \(error.description)")
+            let message = "the consent registry cannot be trusted: \(error.description)"
+            try auditRefusal(spec, code: error.denialCode!.rawValue, message: message, signer: spec.order?.envelope.signer)
+            throw Refusal(code: error.denialCode!.rawValue, message: message)
         } catch {
             throw PipelineFailure(kind: .transient, code: "consent.registry_unavailable", message: "cannot read the consent registry: \(error)")
         }

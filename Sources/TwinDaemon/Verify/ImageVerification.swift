@@ -118,7 +118,7 @@ public struct ImageVerification: Sendable {
 
     /// Reads and verifies the file at `path`; never throws (see ``Outcome``).
     public static func verify(file path: String, ledger source: LedgerSource,
-                              inspector: ImageInspector = ImageInspector(), maximumBytes: Int = 256 << 20) -> ImageVerification {
+                              inspector: ImageInspector = ImageInspector(), maximumBytes: Int = ImagingLimits.maximumFileBytes) -> ImageVerification {
         let url = URL(fileURLWithPath: path)
         let unavailable = LedgerStatus(consulted: false, directory: source.directoryPath, reason: "image not readable")
         func failure(_ reason: String) -> ImageVerification {
