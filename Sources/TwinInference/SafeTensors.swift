@@ -7,6 +7,7 @@
 // the file and, where there is one, the tensor. Nothing here traps on file contents.
 
 import Foundation
+import TwinBase
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -126,20 +127,20 @@ public final class SafeTensorsFile: @unchecked Sendable {
         dataStart = 8 + headerLength
         let dataSize = bytes.count - dataStart
         let json = Data(bytes[8..<dataStart])
-        let parsed: Any
+        let parsed: JSONValue
         do {
-            parsed = try JSONSerialization.jsonObject(with: json)
+            parsed = try JSONDecoder().decode(JSONValue.self, from: json)
         } catch {
             throw .header(name, "not valid JSON")
         }
-        guard let object = parsed as? [String: Any] else { throw .header(name, "not a JSON object") }
+        guard case .object(let object) = parsed else { throw .header(name, "not a JSON object") }
         var entries: [String: SafeTensorsEntry] = [:]
         var metadata: [String: String] = [:]
         for (key, value) in object {
             if key == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw .header(name, "__metadata__ is not an object") }
+                guard case .object(let m) = value else { throw .header(name, "__metadata__ is not an object") }
                 for (mk, mv) in m {
-                    guard let s = mv as? String else { throw .header(name, "__metadata__ value '\(mk)' is not a string") }
+                    guard case .string(let s) = mv else { throw .header(name, "__metadata__ value '\(mk)' is not a string") }
                     metadata[mk] = s
                 }
                 continue
@@ -155,27 +156,27 @@ public final class SafeTensorsFile: @unchecked Sendable {
         self.metadata = metadata
     }
 
-    private static func entry(_ key: String, _ value: Any, dataSize: Int, file: String) throws(SafeTensorsError) -> SafeTensorsEntry {
-        guard let e = value as? [String: Any] else { throw .tensor(file, key, "entry is not an object") }
+    private static func entry(_ key: String, _ value: JSONValue, dataSize: Int, file: String) throws(SafeTensorsError) -> SafeTensorsEntry {
+        guard case .object(let e) = value else { throw .tensor(file, key, "entry is not an object") }
         guard Set(e.keys) == ["dtype", "shape", "data_offsets"] else {
             throw .tensor(file, key, "entry keys must be dtype, shape, data_offsets (got \(e.keys.sorted()))")
         }
-        guard let ds = e["dtype"] as? String else { throw .tensor(file, key, "dtype is not a string") }
+        guard case .string(let ds)? = e["dtype"] else { throw .tensor(file, key, "dtype is not a string") }
         guard let dtype = SafeTensorsDType(rawValue: ds) else {
             throw .tensor(file, key, "unsupported dtype \(ds) (F32, F16, BF16 accepted)")
         }
-        guard let rawShape = e["shape"] as? [Any] else { throw .tensor(file, key, "shape is not an array") }
+        guard case .array(let rawShape)? = e["shape"] else { throw .tensor(file, key, "shape is not an array") }
         var shape: [Int] = []
         var count = 1
         for d in rawShape {
-            guard let v = exactInt(d), v >= 0 else { throw .tensor(file, key, "shape \(rawShape) has a non-integer or negative dimension") }
+            guard let v = d.exactInteger, v >= 0 else { throw .tensor(file, key, "shape \(rawShape) has a non-integer or negative dimension") }
             let (c, overflow) = count.multipliedReportingOverflow(by: v)
             guard !overflow, c <= Int(Int32.max) else { throw .tensor(file, key, "shape \(rawShape) is too large") }
             count = c
             shape.append(v)
         }
-        guard let offs = e["data_offsets"] as? [Any], offs.count == 2,
-              let begin = exactInt(offs[0]), let end = exactInt(offs[1]) else {
+        guard case .array(let offs)? = e["data_offsets"], offs.count == 2,
+              let begin = offs[0].exactInteger, let end = offs[1].exactInteger else {
             throw .tensor(file, key, "data_offsets is not a pair of integers")
         }
         guard begin >= 0, begin <= end, end <= dataSize else {
@@ -185,17 +186,6 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw .tensor(file, key, "byte range of \(end - begin) bytes does not match shape \(shape) x \(dtype.rawValue) (\(count * dtype.size) bytes)")
         }
         return SafeTensorsEntry(name: key, dtype: dtype, shape: shape, range: begin..<end)
-    }
-
-    /// An integer from a JSON number, only if it is exactly integral and fits in Int.
-    private static func exactInt(_ v: Any) -> Int? {
-        if type(of: v) == Bool.self { return nil }
-        if let n = v as? NSNumber {
-            let d = n.doubleValue
-            guard d.isFinite, d == d.rounded(), abs(d) < 9.0e15 else { return nil }
-            return Int(d)
-        }
-        return nil
     }
 
     /// Converts tensor `name` to Float into `out` (exactly `entry.count` elements), checking its shape.

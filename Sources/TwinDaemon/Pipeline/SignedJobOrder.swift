@@ -7,6 +7,7 @@
 // `job.order_malformed` rejection; verification against the registry happens in the pipeline.
 
 import Foundation
+import TwinBase
 import TwinConsent
 
 /// A job's `order` member plus the bytes its signature covers.

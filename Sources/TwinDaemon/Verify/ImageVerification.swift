@@ -9,6 +9,7 @@
 
 import Crypto
 import Foundation
+import TwinBase
 import TwinImaging
 import TwinLedger
 
@@ -326,56 +327,53 @@ extension ImageVerification {
 
     /// The report as one JSON object (sorted keys, one line); absent values are `null`.
     public var json: String {
-        func orNull(_ value: Any?) -> Any { value ?? NSNull() }
-        var object: [String: Any] = [
-            "file": file,
-            "outcome": outcome.rawValue,
-            "exit_code": Int(outcome.exitCode),
-            "error": orNull(error),
-            "file_bytes": fileBytes,
-            "file_sha256": orNull(fileSHA256),
-            "format": orNull(report?.format),
-            "width": orNull(report?.width),
-            "height": orNull(report?.height),
-            "declared_ai_generated": report?.declaredAIGenerated ?? false,
-            "payload_mismatch": report?.payloadMismatch ?? false,
-            "exact_file": orNull(match?.exactFile),
+        var object: [String: JSONValue] = [
+            "file": .string(file), "outcome": .string(outcome.rawValue), "exit_code": .integer(Int64(outcome.exitCode)),
+            "error": Self.value(error), "file_bytes": .integer(Int64(fileBytes)), "file_sha256": Self.value(fileSHA256),
+            "format": Self.value(report?.format), "width": Self.value(report?.width), "height": Self.value(report?.height),
+            "declared_ai_generated": .bool(report?.declaredAIGenerated ?? false),
+            "payload_mismatch": .bool(report?.payloadMismatch ?? false), "exact_file": Self.value(match?.exactFile),
         ]
-        object["watermark"] = orNull(report?.watermark.map { mark -> [String: Any] in
-            ["payload": mark.payloadHex, "confidence": mark.confidence, "bit_errors": mark.bitErrors,
-             "coded_bits": mark.codedBits, "scale": mark.scale, "rotation_degrees": mark.rotationDegrees,
-             "detect_ms": report?.detectMilliseconds ?? 0]
-        })
-        object["xmp"] = orNull(report.flatMap { report -> [String: Any]? in
+        object["watermark"] = report?.watermark.map { mark in
+            .object(["payload": .string(mark.payloadHex), "confidence": .number(Double(mark.confidence)),
+                     "bit_errors": .integer(Int64(mark.bitErrors)), "coded_bits": .integer(Int64(mark.codedBits)),
+                     "scale": .number(Double(mark.scale)), "rotation_degrees": .number(Double(mark.rotationDegrees)),
+                     "detect_ms": .number(Double(report?.detectMilliseconds ?? 0))])
+        } ?? .null
+        object["xmp"] = report.flatMap { report -> JSONValue? in
             guard !report.xmp.isEmpty else { return nil }
-            var fields: [String: Any] = [:]
-            for field in Self.xmpFields { if let value = report.xmp[field.property] { fields[field.json] = value } }
-            return fields
+            var fields: [String: JSONValue] = [:]
+            for field in Self.xmpFields { if let value = report.xmp[field.property] { fields[field.json] = .string(value) } }
+            return .object(fields)
+        } ?? .null
+        object["ledger"] = .object([
+            "consulted": .bool(ledger.consulted), "directory": Self.value(ledger.directory), "reason": Self.value(ledger.reason),
+            "segments": .integer(Int64(ledger.segments)), "events": .integer(Int64(ledger.events)),
+            "skipped_lines": .integer(Int64(ledger.skippedLines)), "unreadable_segments": .array(ledger.unreadableSegments.map { .string($0) }),
+        ])
+        object["event"] = match.map(Self.eventObject) ?? .null
+        object["other_matches"] = .array(matches.dropFirst().map(Self.eventObject))
+        object["warnings"] = .array(warnings.map { .string($0) })
+        object["xmp_disagreements"] = .array(disagreements.map {
+            .object(["property": .string($0.property), "xmp": .string($0.xmp), "ledger": .string($0.ledger)])
         })
-        object["ledger"] = [
-            "consulted": ledger.consulted,
-            "directory": orNull(ledger.directory),
-            "reason": orNull(ledger.reason),
-            "segments": ledger.segments,
-            "events": ledger.events,
-            "skipped_lines": ledger.skippedLines,
-            "unreadable_segments": ledger.unreadableSegments,
-        ] as [String: Any]
-        func eventObject(_ m: Match) -> [String: Any] {
-            let e = m.event
-            return [
-                "event_id": e.eventID, "job": e.job, "image_index": e.imageIndex, "twin": e.twin, "model": e.model,
-                "licensee": e.licensee, "grant": e.grant, "grant_hash": e.grantHash, "purpose": e.purpose,
-                "territory": e.territory, "delivered_at": e.deliveredAt.description, "output_sha256": e.outputSHA256,
-                "watermark_payload": RoyaltyEvent.watermarkPayloadHex(e.watermarkPayload), "host": e.host, "seq": e.seq,
-                "segment_file": m.segmentFile, "segment_line": m.segmentLine, "exact_file": m.exactFile,
-            ]
-        }
-        object["event"] = orNull(match.map(eventObject))
-        object["other_matches"] = matches.dropFirst().map(eventObject)
-        object["warnings"] = warnings
-        object["xmp_disagreements"] = disagreements.map { ["property": $0.property, "xmp": $0.xmp, "ledger": $0.ledger] }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: JSONValue.object(object).canonicalBytes, as: UTF8.self)
+    }
+
+    private static func value(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
+    private static func value(_ number: Int?) -> JSONValue { number.map { .integer(Int64($0)) } ?? .null }
+    private static func value(_ flag: Bool?) -> JSONValue { flag.map { .bool($0) } ?? .null }
+
+    private static func eventObject(_ m: Match) -> JSONValue {
+        let e = m.event
+        return .object([
+            "event_id": .string(e.eventID), "job": .string(e.job), "image_index": .integer(Int64(e.imageIndex)), "twin": .string(e.twin),
+            "model": .string(e.model), "licensee": .string(e.licensee), "grant": .string(e.grant), "grant_hash": .string(e.grantHash),
+            "purpose": .string(e.purpose), "territory": .string(e.territory), "delivered_at": .string(e.deliveredAt.description),
+            "output_sha256": .string(e.outputSHA256), "watermark_payload": .string(RoyaltyEvent.watermarkPayloadHex(e.watermarkPayload)),
+            "order_signer": .string(e.orderSigner), "order_sha256": .string(e.orderSHA256),
+            "host": .string(e.host), "seq": .integer(e.seq), "segment_file": .string(m.segmentFile),
+            "segment_line": .integer(Int64(m.segmentLine)), "exact_file": .bool(m.exactFile),
+        ])
     }
 }

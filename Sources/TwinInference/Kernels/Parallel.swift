@@ -102,10 +102,19 @@ final class SpinPool: @unchecked Sendable {
                 current = generation.load(ordering: .acquiring)
             }
             seen = current
-            if index < current & 255, let job {
-                job(index)
+            if index < current & 255 {
+                runJob(index)
                 remaining.subtract(1, ordering: .releasing)
             }
         }
+    }
+
+    /// Runs the published job for worker `index`. A separate, non-inlined call so that this
+    /// helper's reference to the closure is gone before it reports done: the caller may leave
+    /// `withoutActuallyEscaping` as soon as `remaining` reaches 0, and a closure still
+    /// referenced then is a runtime trap in checked builds.
+    @inline(never)
+    private func runJob(_ index: Int) {
+        job?(index)
     }
 }

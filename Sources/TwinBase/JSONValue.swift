@@ -1,5 +1,6 @@
-// Role: a JSON value that keeps booleans, integers and fractions apart (so job validation can name
-// the field and the type it found), and the one JSON writer of TwinDaemon: canonical text (keys
+// Role: the one JSON value type of twinrender: keeps booleans, integers and fractions apart (so
+// job validation and the safetensors header parser can name the field and the type they found),
+// and the one untyped JSON writer: canonical text (keys
 // sorted by UTF-8 bytes, no whitespace, minimal escaping) used for signed orders, result files
 // and status-log lines.
 // Reference: RFC 8785 (JSON Canonicalization Scheme) for key order and string escaping; numbers
@@ -10,7 +11,7 @@
 import Foundation
 
 /// A decoded JSON value.
-enum JSONValue: Codable, Equatable, Sendable {
+public enum JSONValue: Codable, Equatable, Sendable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -19,7 +20,7 @@ enum JSONValue: Codable, Equatable, Sendable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
@@ -30,7 +31,7 @@ enum JSONValue: Codable, Equatable, Sendable {
         else { self = .object(try c.decode([String: JSONValue].self)) }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
         case .null: try c.encodeNil()
@@ -44,7 +45,7 @@ enum JSONValue: Codable, Equatable, Sendable {
     }
 
     /// The JSON type's name, for error messages.
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
@@ -56,8 +57,17 @@ enum JSONValue: Codable, Equatable, Sendable {
         }
     }
 
+    /// This value as an exact integer (an integer, or a fraction with no fractional part), or nil.
+    public var exactInteger: Int? {
+        switch self {
+        case .integer(let i): return Int(exactly: i)
+        case .number(let d): return d.rounded() == d ? Int(exactly: d) : nil
+        default: return nil
+        }
+    }
+
     /// The canonical text of this value, as UTF-8 bytes.
-    var canonicalBytes: [UInt8] {
+    public var canonicalBytes: [UInt8] {
         var out: [UInt8] = []
         write(to: &out)
         return out
@@ -114,7 +124,7 @@ enum JSONValue: Codable, Equatable, Sendable {
 
 extension JSONValue {
     /// Converts an `Encodable` value through JSONEncoder (for result files built from Codable types).
-    init<T: Encodable>(encoding value: T) throws {
+    public init<T: Encodable>(encoding value: T) throws {
         self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
     }
 }
