@@ -45,22 +45,11 @@ public struct JobSpec: Sendable, Equatable {
 
     /// Parses and validates a job file against the model. `fileID` is the id from the file name.
     public static func parse(_ data: Data, fileID: String, model: TwinModel) throws(Rejection) -> JobSpec {
-        guard !data.isEmpty else { throw Rejection(code: "job.empty", message: "the job file is empty") }
-        guard let object = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            let printable = data.prefix(4096).allSatisfy { $0 == 9 || $0 == 10 || $0 == 13 || ($0 >= 0x20 && $0 != 0x7f) || $0 >= 0x80 }
-            throw Rejection(code: "job.malformed_json", message: printable ? "the job file is not valid JSON" : "the job file is binary, not JSON")
+        let fields = try jsonObject(data)
+        if let unknown = fields.keys.sorted().first(where: { !knownFields(model).contains($0) }) {
+            throw Rejection(code: "job.unknown_field", message: "unknown field '\(unknown)'; known fields: \(knownFields(model).sorted().joined(separator: ", "))")
         }
-        guard case .object(let fields) = object else {
-            throw Rejection(code: "job.malformed_json", message: "the job must be a JSON object, found \(object.typeName)")
-        }
-        var reader = FieldReader(fields: fields)
-        let vocabularyNames = model.vocabularies.map(\.name)
-        let known = Set(["id", "twin", "licensee", "purpose", "territory", "tags", "seed", "steps", "guidance", "sampler",
-                         "width", "height", "count", "priority", "order"] + vocabularyNames)
-        if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
-            throw Rejection(code: "job.unknown_field", message: "unknown field '\(unknown)'; known fields: \(known.sorted().joined(separator: ", "))")
-        }
-
+        let reader = FieldReader(fields: fields)
         if let id = try reader.string("id"), id != fileID {
             throw Rejection(code: "job.id_mismatch", message: "field 'id' is '\(id)' but the file is named '\(fileID).json'")
         }
@@ -75,6 +64,34 @@ public struct JobSpec: Sendable, Equatable {
         guard territory == Territory.euGroup || Territory.countries.contains(territory) else {
             throw Rejection(code: "job.bad_value", message: "field 'territory': '\(territory)' is not an ISO 3166-1 alpha-2 code or EU")
         }
+        let render = try renderRequest(reader, twin: twin, model: model)
+        let count = try reader.integer("count", in: 1...Int64(maxCount)).map(Int.init) ?? 1
+        let priority = try reader.integer("priority", in: -1000...1000).map(Int.init) ?? 0
+        return JobSpec(id: fileID, twin: twin, licensee: licensee, purpose: purpose, territory: territory,
+                       tags: try contentTags(reader, garment: render.attributes["garment"]),
+                       render: render, count: count, priority: priority, order: order)
+    }
+
+    /// The job file as a JSON object.
+    private static func jsonObject(_ data: Data) throws(Rejection) -> [String: JSONValue] {
+        guard !data.isEmpty else { throw Rejection(code: "job.empty", message: "the job file is empty") }
+        guard let object = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            let printable = data.prefix(4096).allSatisfy { $0 == 9 || $0 == 10 || $0 == 13 || ($0 >= 0x20 && $0 != 0x7f) || $0 >= 0x80 }
+            throw Rejection(code: "job.malformed_json", message: printable ? "the job file is not valid JSON" : "the job file is binary, not JSON")
+        }
+        guard case .object(let fields) = object else {
+            throw Rejection(code: "job.malformed_json", message: "the job must be a JSON object, found \(object.typeName)")
+        }
+        return fields
+    }
+
+    private static func knownFields(_ model: TwinModel) -> Set<String> {
+        Set(["id", "twin", "licensee", "purpose", "territory", "tags", "seed", "steps", "guidance", "sampler",
+             "width", "height", "count", "priority", "order"] + model.vocabularies.map(\.name))
+    }
+
+    /// The job's tags, normalised, plus the tag its garment implies.
+    private static func contentTags(_ reader: FieldReader, garment: String?) throws(Rejection) -> [String] {
         var tags: [String] = []
         for tag in try reader.stringArray("tags") ?? [] {
             do {
@@ -83,12 +100,16 @@ public struct JobSpec: Sendable, Equatable {
                 throw Rejection(code: "job.bad_tag", message: "field 'tags': \(error.description)")
             }
         }
-        guard let seedValue = try reader.integer("seed", in: 0...Int64.max) else {
+        if let garment, let implied = try? ContentTag.normalize(garment), !tags.contains(implied) { tags.append(implied) }
+        return tags
+    }
+
+    /// The render parameters, validated against the model.
+    private static func renderRequest(_ reader: FieldReader, twin: String, model: TwinModel) throws(Rejection) -> RenderRequest {
+        guard let seed = try reader.integer("seed", in: 0...Int64.max) else {
             throw Rejection(code: "job.missing_field", message: "field 'seed' is required (an integer ≥ 0)")
         }
         let defaults = model.samplerDefaults
-        let steps = try reader.integer("steps", in: 1...Int64(maxSteps)).map(Int.init) ?? defaults.steps
-        let guidance = try reader.number("guidance", in: 0...30).map(Float.init) ?? defaults.guidance
         var sampler = defaults.sampler
         if let name = try reader.string("sampler") {
             guard let s = Sampler(rawValue: name) else {
@@ -96,26 +117,22 @@ public struct JobSpec: Sendable, Equatable {
             }
             sampler = s
         }
-        let width = try reader.integer("width", in: 32...Int64(RenderRequest.maxSide)).map(Int.init) ?? model.imageWidth
-        let height = try reader.integer("height", in: 32...Int64(RenderRequest.maxSide)).map(Int.init) ?? model.imageHeight
-        let count = try reader.integer("count", in: 1...Int64(maxCount)).map(Int.init) ?? 1
-        let priority = try reader.integer("priority", in: -1000...1000).map(Int.init) ?? 0
         var attributes: [String: String] = [:]
-        for name in vocabularyNames {
+        for name in model.vocabularies.map(\.name) {
             if let value = try reader.string(name) { attributes[name] = value }
         }
-        if let garment = attributes["garment"], let implied = try? ContentTag.normalize(garment), !tags.contains(implied) {
-            tags.append(implied)
-        }
-        let render = RenderRequest(twinID: twin, attributes: attributes, seed: UInt64(seedValue), steps: steps,
-                                   guidance: guidance, sampler: sampler, width: width, height: height)
+        let render = RenderRequest(
+            twinID: twin, attributes: attributes, seed: UInt64(seed),
+            steps: try reader.integer("steps", in: 1...Int64(maxSteps)).map(Int.init) ?? defaults.steps,
+            guidance: try reader.number("guidance", in: 0...30).map(Float.init) ?? defaults.guidance, sampler: sampler,
+            width: try reader.integer("width", in: 32...Int64(RenderRequest.maxSide)).map(Int.init) ?? model.imageWidth,
+            height: try reader.integer("height", in: 32...Int64(RenderRequest.maxSide)).map(Int.init) ?? model.imageHeight)
         do {
             try model.validate(render)
         } catch {
             throw Rejection(code: error.code.hasPrefix("job.") ? error.code : "job." + error.code, message: error.message)
         }
-        return JobSpec(id: fileID, twin: twin, licensee: licensee, purpose: purpose, territory: territory, tags: tags,
-                       render: render, count: count, priority: priority, order: order)
+        return render
     }
 }
 

@@ -291,6 +291,16 @@ extension ImageVerification {
         } else if outcome != .noWatermark {
             lines.append("  ledger     not consulted: \(ledger.reason ?? "unknown")")
         }
+        lines += matchLines()
+        if let report { lines += xmpLines(report, payload: payload) }
+        for warning in warnings { lines.append("  WARNING    \(warning)") }
+        lines.append("  result     \(outcome.rawValue) (exit \(outcome.exitCode))")
+        return lines.joined(separator: "\n")
+    }
+
+    /// The ledger events the mark resolves to, one block each.
+    private func matchLines() -> [String] {
+        var lines = [String]()
         for (i, m) in matches.enumerated() {
             let e = m.event
             let indent = i == 0 ? "  " : "  other match: "
@@ -303,26 +313,28 @@ extension ImageVerification {
             lines.append("\(indent)this file  " + (m.exactFile ? "is byte-for-byte the delivered original"
                 : "differs from the delivered original (re-encoded, edited or metadata changed); the pixel mark still identifies it"))
         }
-        if let report {
-            if report.xmp.isEmpty {
-                lines.append("  xmp        none (no provenance metadata in the file)")
-            } else {
-                let shown = Self.xmpFields.compactMap { field in report.xmp[field.property].map { "\(field.property)=\($0)" } }
-                lines.append("  xmp        " + (report.declaredAIGenerated ? "declares AI-generated (IPTC trainedAlgorithmicMedia)" : "does NOT declare AI-generated"))
-                for item in shown { lines.append("             \(item)") }
-                if report.payloadMismatch {
-                    lines.append("  WARNING    the XMP payload \(report.xmp["twinrender:WatermarkPayload"] ?? "?") disagrees with the pixel watermark \(payload): the metadata was copied or edited")
-                } else if report.watermark == nil, let claimed = report.xmp["twinrender:WatermarkPayload"] {
-                    lines.append("  note       the XMP claims payload \(claimed), but the pixels carry no mark; metadata alone proves nothing")
-                }
-                for d in disagreements {
-                    lines.append("  WARNING    XMP \(d.property) is \(d.xmp.debugDescription), the ledger says \(d.ledger.debugDescription)")
-                }
+        return lines
+    }
+
+    /// The provenance metadata found, and how it agrees with the mark and the ledger.
+    private func xmpLines(_ report: ImageReport, payload: String) -> [String] {
+        var lines = [String]()
+        if report.xmp.isEmpty {
+            lines.append("  xmp        none (no provenance metadata in the file)")
+        } else {
+            let shown = Self.xmpFields.compactMap { field in report.xmp[field.property].map { "\(field.property)=\($0)" } }
+            lines.append("  xmp        " + (report.declaredAIGenerated ? "declares AI-generated (IPTC trainedAlgorithmicMedia)" : "does NOT declare AI-generated"))
+            for item in shown { lines.append("             \(item)") }
+            if report.payloadMismatch {
+                lines.append("  WARNING    the XMP payload \(report.xmp["twinrender:WatermarkPayload"] ?? "?") disagrees with the pixel watermark \(payload): the metadata was copied or edited")
+            } else if report.watermark == nil, let claimed = report.xmp["twinrender:WatermarkPayload"] {
+                lines.append("  note       the XMP claims payload \(claimed), but the pixels carry no mark; metadata alone proves nothing")
+            }
+            for d in disagreements {
+                lines.append("  WARNING    XMP \(d.property) is \(d.xmp.debugDescription), the ledger says \(d.ledger.debugDescription)")
             }
         }
-        for warning in warnings { lines.append("  WARNING    \(warning)") }
-        lines.append("  result     \(outcome.rawValue) (exit \(outcome.exitCode))")
-        return lines.joined(separator: "\n")
+        return lines
     }
 
     /// The report as one JSON object (sorted keys, one line); absent values are `null`.
