@@ -59,7 +59,7 @@ struct SubmitCommand: ParsableCommand {
         do {
             // A writer changes nothing in an existing spool; a spool that does not exist yet is
             // created with the daemon's layout and modes (by whoever will run the daemon).
-            let access: SpoolAccess = FileManager.default.fileExists(atPath: root.path) ? .writer : .daemon
+            let access: SpoolAccess = FileManager.default.fileExists(atPath: root.appendingPathComponent("incoming").path) ? .writer : .daemon
             let queue = try Spool(root: root, host: config.host, maxJobBytes: config.maxJobBytes, access: access)
             try queue.submit(data, id: jobID)
         } catch let error as SpoolError {
