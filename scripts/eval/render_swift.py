@@ -109,7 +109,8 @@ def main():
     config = os.path.join(out, "twinrender.toml")
     with open(config, "w") as f:
         f.write(f'host = "eval"\n[spool]\ndirectory = "spool"\nrescan_interval_seconds = 1\n'
-                f'[model]\ndirectory = "{model}"\n[consent]\nregistry = "registry"\n[ledger]\ndirectory = "ledger"\n'
+                f'[model]\ndirectory = "{model}"\n[consent]\nregistry = "registry"\ntrust_anchors = ["keys/registrar.pub"]\n'
+                f'[ledger]\ndirectory = "ledger"\nhost_key = "keys/eval.key"\n'
                 f'[log]\ndirectory = "log"\nheartbeat_interval_seconds = 30\n'
                 f'[workers]\ncount = 1\nblas_threads = {args.blas_threads}\n[output]\nlabel = false\n')
     env = dict(os.environ, TWINRENDER_CONFIG=config)
@@ -118,11 +119,14 @@ def main():
         return subprocess.run([binary, *argv], env=env, check=True, stdout=subprocess.PIPE, text=True, **kw).stdout
 
     keys = os.path.join(out, "keys")
-    tr("keygen", "--party", LICENSEE, "--role", "licensee", "--out", keys)
+    tr("registrar", "init", "--out", keys, "--id", "registrar")
+    reg = ["--registrar-key", os.path.join(keys, "registrar.key")]
+    tr("keygen", "--party", "eval", "--role", "host", "--out", keys, *reg)
+    tr("keygen", "--party", LICENSEE, "--role", "licensee", "--out", keys, *reg)
     for t in twins:
-        tr("keygen", "--party", f"model-{t}", "--role", "model", "--out", keys)
-        tr("twin", "register", "--twin", t, "--owner", f"model-{t}", "--weights",
-           os.path.join(model, "twins", f"{t}.safetensors"))
+        tr("keygen", "--party", f"model-{t}", "--role", "model", "--out", keys, *reg)
+        tr("twin", "register", "--twin", t, "--weights", os.path.join(model, "twins", f"{t}.safetensors"),
+           "--key", os.path.join(keys, f"model-{t}.key"))
         tr("consent", "grant", "--twin", t, "--licensee", LICENSEE, "--purpose", "editorial", "--territory", "EU",
            "--from", "2026-01-01", "--until", "2030-12-31", "--max-images", str(max(1, per_twin[t])),
            "--fee", "1.00", "--currency", "EUR", "--key", os.path.join(keys, f"model-{t}.key"))
@@ -137,7 +141,7 @@ def main():
         path = os.path.join(out, "jobs", f"{jid}.json")
         with open(path, "w") as f:
             json.dump(body, f)
-        tr("submit", path)
+        tr("submit", "--key", os.path.join(keys, f"{LICENSEE}.key"), path)
         ids.append(jid)
     print(f"submitted {len(ids)} jobs in {time.time() - t0:.0f}s", flush=True)
 
