@@ -41,6 +41,7 @@ public final class Daemon {
     /// Runs until shutdown. Returns normally after a graceful stop.
     public func run() async throws {
         signal(SIGPIPE, SIG_IGN)  // a closed stderr must not kill the daemon; writes just fail
+        EarlyStop.install()
         let started = Date()
         let spool = try startStep("spool") { try openSpool() }
         let model = try startStep("model") { try TwinModel.load(directory: config.modelDirectory) }
@@ -62,6 +63,10 @@ public final class Daemon {
             "load_seconds": .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000),
             "spool": .string(spool.layout.root.path), "pid": .int(Int(spool.pid)),
         ])
+        if EarlyStop.wasRequested {
+            log.event("daemon.stopped", ["reason": .string("stop requested during start-up"), "jobs_delivered": .int(0)])
+            return
+        }
         notifier.ready(status: "model \(model.name) loaded; \(spool.counts()["incoming"] ?? 0) jobs waiting")
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))

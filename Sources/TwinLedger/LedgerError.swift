@@ -86,6 +86,19 @@ public struct LedgerError: Error, Equatable, CustomStringConvertible {
         LedgerError(.io(path: error.path, operation: error.operation, errno: error.code))
     }
 
+    /// The segment changed under the running writer (deleted, truncated, replaced) or a failed
+    /// write could not be undone: appending has stopped until an operator restores the segment.
+    public var isDamage: Bool {
+        if case .damaged = code { return true }
+        return false
+    }
+
+    /// A new event was refused because its grant's quota is used up.
+    public var isQuotaExhausted: Bool {
+        if case .quotaExhausted = code { return true }
+        return false
+    }
+
     /// The failure is about the environment (disk full, I/O error, permissions) and may clear by
     /// itself: retry the job later instead of failing it. See `SystemCallError.isTransient`.
     public var isTransient: Bool {

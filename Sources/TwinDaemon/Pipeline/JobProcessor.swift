@@ -111,14 +111,21 @@ final class JobProcessor {
         return nil
     }
 
-    /// The commit: one royalty event per new image, then every committed image into out/.
+    /// The commit: one royalty event per new image (the ledger's own quota check is the last
+    /// guard of the grant's limit), then every committed image into out/ — also when a later
+    /// image's append fails, so no committed event is left without its image.
     private func commit(_ plan: DeliveryPlan, spec: JobSpec, job: ClaimedJob, order: VerifiedOrder?, staged: StagedImages) throws {
         for item in staged.items where !item.committed {
             guard let grant = plan.grant else { continue }
             let draft = RoyaltyDraft.make(spec: spec, index: item.index, grant: grant, sha256: item.sha256, order: order)
             do {
-                try context.ledger.append(draft)
+                try context.ledger.append(draft, quota: grant.terms.maxImages)
             } catch {
+                try? staged.deliverCommitted(outDirectory: context.spool.layout.out)
+                if let error = error as? LedgerError, error.isQuotaExhausted {
+                    throw ConsentGate.Refusal(code: ConsentCode.quotaExhausted.rawValue,
+                                              message: "at commit: grant \(grant.uid) has delivered its \(grant.terms.maxImages) images")
+                }
                 throw PipelineFailure.classify(error, code: "ledger.append_failed", context: "image \(item.index)")
             }
             staged.markCommitted(item.index)

@@ -44,7 +44,7 @@ struct PipelineFailure: Error, CustomStringConvertible {
         case let e as POSIXFailure: return e.isTransient
         case let e as SpoolError: return e.isTransient
         case let e as ConsentError: return e == ConsentError.io
-        case is LedgerError: return true
+        case let e as LedgerError: return e.isDamage || e.isTransient
         default: return false
         }
     }
