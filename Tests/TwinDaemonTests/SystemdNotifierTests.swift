@@ -58,6 +58,11 @@ struct SystemdNotifierTests {
         }
     }
 
+    /// The daemon run's result, handed from the thread that waits for it.
+    final class Outcome: @unchecked Sendable {
+        var value: Result<(status: Int32, output: String), any Error>?
+    }
+
     static func monotonicMicroseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -117,14 +122,24 @@ struct SystemdNotifierTests {
         defer { fixture.remove() }
         let socket = try TestSocket()
         try fixture.drop(DaemonFixture.job(), id: "n1")
-        let result = try TwinRenderBinary.run(["serve", "--config", fixture.configURL.path, "--once"],
-                                              environment: ["NOTIFY_SOCKET": socket.notifyPath, "WATCHDOG_USEC": "1000000"])
-        #expect(result.status == 0, "\(result.output)")
+        // Read while the daemon runs: a notify socket holds only net.unix.max_dgram_qlen (often
+        // 10) datagrams, and a daemon whose sends block on a full queue never exits.
+        let args = ["serve", "--config", fixture.configURL.path, "--once"]
+        let environment = ["NOTIFY_SOCKET": socket.notifyPath, "WATCHDOG_USEC": "1000000"]
+        let outcome = Outcome()
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            outcome.value = Result { try TwinRenderBinary.run(args, environment: environment) }
+            finished.signal()
+        }.start()
         var messages: [String] = []
         while let m = socket.receive() {
             messages.append(m)
             if m == "STOPPING=1" { break }
         }
+        try #require(finished.wait(timeout: .now() + 120) == .success, "the daemon did not exit; datagrams \(messages)")
+        let result = try #require(outcome.value).get()
+        #expect(result.status == 0, "\(result.output)")
         #expect(socket.pending() == nil, "nothing after STOPPING=1")
         #expect(messages.first == "READY=1\nSTATUS=model tiny-test loaded; 1 jobs waiting", "\(messages)")
         #expect(messages.last == "STOPPING=1", "\(messages)")
