@@ -1,6 +1,9 @@
-// DDIM with eta = 0, exactly twinnet.ddim_sample:
-//   x_prev = c_x x + c_e eps,  c_x = sqrt(a_prev)/sqrt(a),
-//   c_e = sqrt(1 - a_prev) - sqrt(a_prev) sqrt(1 - a)/sqrt(a),  a_prev = 1 after the last step.
+// Role: the DDIM sampler step (eta = 0): x_prev = c_x x + c_e eps, with
+//   c_x = sqrt(a_prev)/sqrt(a),  c_e = sqrt(1 - a_prev) - sqrt(a_prev) sqrt(1 - a)/sqrt(a),
+//   a_prev = 1 after the last step.
+// Reference: Song et al. 2021 (DDIM); exactly twinnet.ddim_sample (scripts/reference/twinnet.py),
+// checked against its fixtures (render_ddim.safetensors).
+// Failure modes: none at run time; `i` must index `timesteps` (the renderer's loop guarantees it).
 
 import Foundation
 

@@ -1,8 +1,11 @@
-// DPM-Solver++(2M) (Lu et al. 2022; data prediction, multistep order 2), exactly
-// twinnet.dpmpp_2m_sample / diffusers' DPMSolverMultistepScheduler with lower_order_final:
+// Role: the DPM-Solver++(2M) sampler step (data prediction, multistep order 2):
 //   x0 = (x - s_t eps) / a_t;  last step: x = x0;  first step: D = x0,
 //   else D = (1 + 1/(2r)) x0 - 1/(2r) x0_prev with r = h_prev / h;
 //   x = (s_n / s_t) x - a_n (exp(-h) - 1) D,  h = lambda_n - lambda_t, lambda = log(a / s).
+// Reference: Lu et al. 2022; exactly twinnet.dpmpp_2m_sample / diffusers'
+// DPMSolverMultistepScheduler with lower_order_final (fixture render_dpm.safetensors).
+// Failure modes: a latent size other than the one it was built for is a programming error
+// (`precondition`); nothing is thrown.
 
 import Foundation
 

@@ -1,6 +1,11 @@
-// TAESD-style decoder; follows twinnet.Decoder (madebyollin/taesd's Decoder with the width a
-// parameter). Tensor names are the nn.Sequential indices, so at width 64 TAESD's own
-// taesd_decoder weights load unchanged. Output RGB is roughly in [0, 1], not clamped here.
+// Role: the decoder's weights (shape-checked at load) and its forward pass, latent -> planar RGB
+// roughly in [0, 1] (not clamped here).
+// Reference: madebyollin/taesd's Decoder with the width a parameter, as twinnet.Decoder
+// (scripts/reference/twinnet.py). Tensor names are the nn.Sequential indices, so at width 64
+// TAESD's own taesd_decoder weights load unchanged.
+// Failure modes: a missing or mis-shaped tensor throws `SafeTensorsError` at load (reported as
+// `ModelLoadError` naming decoder.safetensors); mismatched tensor shapes in `forward` are a
+// programming error (`precondition`).
 
 import Foundation
 

@@ -1,5 +1,9 @@
-// The conditional UNet denoiser; follows twinnet.Denoiser (scripts/reference/twinnet.py)
-// operation by operation, tensor names as in its state_dict(). Epsilon prediction.
+// Role: the conditional UNet denoiser's configuration and weights (shape-checked at load):
+// ResBlocks, the mid transformer block, conv helpers. Epsilon prediction.
+// Reference: twinnet.Denoiser (scripts/reference/twinnet.py), operation by operation, tensor
+// names as in its state_dict() (a Stable Diffusion-style UNet at a small width).
+// Failure modes: a missing, unexpected or mis-shaped tensor throws `SafeTensorsError` naming it
+// (reported as `ModelLoadError` naming denoiser.safetensors); nothing traps on file contents.
 
 /// Architecture hyperparameters (from model.json's "denoiser" and "conditioning").
 struct DenoiserConfig {

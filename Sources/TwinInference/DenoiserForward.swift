@@ -1,5 +1,9 @@
-// Denoiser forward pass (twinnet.Denoiser.forward and .context). Activations come from the
-// workspace arena, which `forward` resets on entry: nothing it returns outlives the next call.
+// Role: the denoiser's forward pass and its context tokens. Activations come from the workspace
+// arena, which `forward` resets on entry: nothing it returns outlives the next call.
+// Reference: twinnet.Denoiser.forward and .context (scripts/reference/twinnet.py); fixtures
+// denoiser_step.safetensors.
+// Failure modes: wrong latent channels, sizes or attribute tokens are programming errors
+// (`precondition`); requests are validated before they get here (`TwinModel.validate`).
 
 import Foundation
 

@@ -1,4 +1,8 @@
-// Public errors of TwinInference: loading a model package, and rendering a request.
+// Role: the public errors of TwinInference: `ModelLoadError` (a package that cannot be used) and
+// `RenderError` (a request the model cannot render, or a cancelled render) with stable codes.
+// Reference: swift-service-lifecycle's public error style (a struct wrapping a private enum,
+// exposed as static members); `RenderError.code` is what the daemon writes to reason files.
+// Failure modes: none (values only).
 
 /// A model package that cannot be used: bad model.json, or a denoiser/decoder file that is
 /// missing, fails its SHA-256 check, or holds malformed or mis-shaped tensors.

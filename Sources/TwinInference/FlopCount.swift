@@ -1,5 +1,9 @@
-// FLOPs of the networks, counted from the graph: 2 x multiply-adds of every convolution,
-// linear layer and attention matmul (norms, activations and adds are not counted).
+// Role: graph FLOPs of the networks for `twinrender bench`: 2 x multiply-adds of every
+// convolution (counted as direct, whatever kernel runs it), linear layer and attention matmul;
+// norms, activations and adds are not counted.
+// Reference: the architecture as walked by Denoiser.swift / Decoder.swift; the counts are
+// checked against hand-derived numbers (Tests/TwinInferenceTests/FlopCountTests.swift).
+// Failure modes: none; sizes are the caller's (latent = image / 8).
 
 extension DenoiserWeights {
     /// FLOPs of one forward over a batch of `n` latents of `h` x `w`.

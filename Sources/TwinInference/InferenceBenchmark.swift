@@ -1,6 +1,10 @@
-// Benchmark of the render stage: warm-up, then timed sampler and decoder passes, FLOP counts
-// from the graph and a sgemm peak measured on the spot. `twinrender bench` wraps this and adds
-// watermark/PNG timings.
+// Role: the benchmark of the render stage: warm-up, then timed sampler and decoder passes (wall
+// and process CPU), FLOP counts from the graph and a sgemm peak measured on the spot.
+// `twinrender bench` wraps it and adds label, watermark and PNG timings.
+// Reference: the workload scripts/bench-compare renders in PyTorch and ONNX Runtime (first
+// twin, first value of every vocabulary, seed 1, guidance 3); docs/inference.md.
+// Failure modes: a model with no usable twin or an invalid size throws `RenderError`; batch,
+// repeats or threads below 1 are a programming error (`precondition`).
 
 import CBLAS
 import Dispatch

@@ -1,5 +1,9 @@
-// model.json of a twinrender model package ("twinrender-model/1"), decoded and validated.
-// See Models/README or the lead's docs for the format; every field below is required.
+// Role: model.json of a twinrender model package, decoded and validated before any weight file
+// is read; every field is required and every constraint the networks rely on is checked.
+// Reference: the "twinrender-model/1" format as written by scripts/train/export.py and
+// scripts/reference/make_fixtures.py; Models/twin-mini-v1/MODEL_CARD.md describes a package.
+// Failure modes: a missing field, a wrong type, invalid JSON, an inconsistent value or a file
+// path outside the package throws `ModelLoadError` naming the field.
 
 import Foundation
 

@@ -1,6 +1,10 @@
-// Loads a safetensors file's tensors, converted to Float, into one immutable block of memory
-// and hands out shape-checked `Param`s by name. Every tensor in the file must be used: an
-// unexpected or missing name means the file does not belong to this architecture.
+// Role: loads a safetensors file's tensors, converted to Float, into one immutable block of
+// memory and hands out shape-checked `Param`s by name (plus buffers derived at load, such as
+// Winograd weights). Every tensor in the file must be used: an unexpected or missing name means
+// the file does not belong to this architecture.
+// Reference: llama2.c's Config/Weights split (weights checked against the config, one block).
+// Failure modes: a missing, mis-shaped or unused tensor throws `SafeTensorsError.tensor` naming
+// the file and the tensor.
 
 /// Owns the parameter memory of one weight file; freed with the model.
 final class ParameterStore: @unchecked Sendable {

@@ -1,4 +1,9 @@
-// The renderer's output image.
+// Role: the renderer's output image (8-bit RGB, interleaved) and the conversion from planar
+// float decoder output (clamp to [0, 1], x255, round half to even).
+// Reference: make_fixtures.render's pixels, (img.clamp(0, 1) * 255).round() (PyTorch rounds half
+// to even).
+// Failure modes: a pixel count that does not match the size is a programming error
+// (`precondition` in `init`).
 
 /// 8-bit RGB, interleaved, row-major, top row first.
 public struct RGBImage: Sendable, Equatable {

@@ -1,4 +1,8 @@
-// A render job's parameters and their validation against a model.
+// Role: a render job's parameters and their validation against a model (twin, attributes,
+// size, steps, guidance) into the identity vector and one token per vocabulary.
+// Reference: twinnet.Denoiser.context's conditioning (row n of a vocabulary table = null token).
+// Failure modes: every invalid field throws `RenderError` with a stable code (unknown_twin,
+// twin_disabled, unknown_attribute, unknown_attribute_value, bad_size, bad_steps, bad_guidance).
 
 /// What to render. Sizes are in pixels (multiples of 32; the latent is 1/8 of them).
 public struct RenderRequest: Sendable, Equatable {

@@ -1,6 +1,11 @@
-// Runs one render: conditioning -> seeded noise -> guided sampler loop -> decoder -> 8-bit RGB.
-// Follows make_fixtures.render / twinnet's samplers: the denoiser sees scaled latents, the
-// decoder receives latent / scale_factor; conditional and null contexts are batched (2B).
+// Role: runs renders on one worker: conditioning -> seeded noise -> guided sampler loop ->
+// decoder -> 8-bit RGB. The denoiser sees scaled latents, the decoder receives
+// latent / scale_factor; conditional and null contexts are batched (2B).
+// Reference: make_fixtures.render (scripts/reference/make_fixtures.py) and twinnet's samplers;
+// fixtures render_ddim / render_dpm.safetensors.
+// Failure modes: an invalid request throws `RenderError` before any work; the progress callback
+// returning false stops the loop with `RenderError.cancelled(atStep:)`; a thread budget below 1
+// or an empty image range is a programming error (`precondition`).
 
 /// One per worker: owns its workspace, so renders on different Renderers run concurrently
 /// while sharing one `TwinModel`. Not thread-safe itself.

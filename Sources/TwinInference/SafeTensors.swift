@@ -1,7 +1,7 @@
-// Memory-mapped safetensors reader with strict header validation.
-//
-// Format (huggingface/safetensors): 8-byte little-endian header length N, N bytes of JSON mapping
-// tensor name -> {"dtype", "shape", "data_offsets": [begin, end]} (plus an optional
+// Role: memory-mapped safetensors reader with strict header validation; tensors are converted
+// from F32, F16 or BF16 to Float on read.
+// Reference: huggingface/safetensors: 8-byte little-endian header length N, N bytes of JSON
+// mapping tensor name -> {"dtype", "shape", "data_offsets": [begin, end]} (plus an optional
 // "__metadata__" string map), then the data block; offsets are relative to the data block.
 // Failure modes: every malformed, truncated or hostile file gives a `SafeTensorsError` naming
 // the file and, where there is one, the tensor. Nothing here traps on file contents.

@@ -1,5 +1,9 @@
-// Noise schedule: 'scaled_linear' betas and 'trailing' timesteps, as twinnet.alphas_cumprod and
-// twinnet.timesteps (Stable Diffusion's schedule; diffusers' timestep_spacing="trailing").
+// Role: the noise schedule: 'scaled_linear' betas -> alphas_cumprod (Double), and 'trailing'
+// timesteps for a step count.
+// Reference: Stable Diffusion's schedule and diffusers' timestep_spacing="trailing", exactly
+// twinnet.alphas_cumprod and twinnet.timesteps (scripts/reference/twinnet.py).
+// Failure modes: none; the manifest check guarantees train_timesteps >= 2 and request
+// validation 1 <= steps <= train_timesteps.
 
 import Foundation
 

@@ -1,6 +1,8 @@
-// The sampler interface: the renderer evaluates guided epsilon at `timesteps[i]` and hands it
-// to `step`, which updates the latent in place. Schedule scalars are Double, cast to Float per
-// step, like twinnet's samplers.
+// Role: the sampler interface: the renderer evaluates guided epsilon at `timesteps[i]` and hands
+// it to `step`, which updates the latent in place. Schedule scalars are Double, cast to Float
+// per step, like twinnet's samplers.
+// Reference: apple/ml-stable-diffusion's `Scheduler` protocol, one file per scheduler.
+// Failure modes: none (an unknown sampler name is rejected where it is parsed).
 
 /// Which sampler a request uses. Raw values are the names used in model.json and jobs.
 public enum Sampler: String, Sendable, CaseIterable {

@@ -1,5 +1,7 @@
-// A loaded model package: model.json + denoiser + decoder + one identity file per twin.
-// Loaded once per daemon and shared read-only by every Renderer.
+// Role: a loaded model package: model.json + denoiser + decoder + one identity file per twin,
+// loaded once per daemon and shared read-only by every Renderer.
+// Reference: apple/ml-stable-diffusion's pipeline resources (every weight file named in one
+// place); weights are checked for SHA-256, dtype and shape before use.
 // Failure modes: a bad model.json, denoiser or decoder (missing, wrong SHA-256, malformed or
 // mis-shaped tensors) throws ModelLoadError naming the file; a bad twin file disables only that
 // twin (`disabledTwins`), and requests for it fail with RenderError "twin_disabled".

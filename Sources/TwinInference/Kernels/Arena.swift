@@ -1,6 +1,9 @@
-// Bump allocator for activations. A pass allocates from it freely and resets it at the end;
-// after the first pass of a given shape it holds one chunk big enough, so later passes make no
-// heap allocation at all.
+// Role: bump allocator for activations. A pass allocates from it freely and resets it at the
+// end; after the first pass of a given shape it holds one chunk big enough, so later passes make
+// no heap allocation at all.
+// Reference: llama2.c's RunState (scratch allocated once, `forward` allocates nothing).
+// Failure modes: none thrown; allocation failure traps like any Swift allocation. Memory from
+// `alloc` is invalid after `reset()`. Not thread-safe: one per workspace.
 
 /// Float scratch memory with stack-like reset. Not thread-safe: one per `Renderer`.
 final class Arena {

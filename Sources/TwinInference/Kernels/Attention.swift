@@ -1,5 +1,9 @@
-// Multi-head attention, matching twinnet.Attention: softmax(q k^T / sqrt(d_head)) v, then to_out.
-// Projections, scores and values all go through sgemm; softmax subtracts the row maximum.
+// Role: multi-head attention, softmax(q k^T / sqrt(d_head)) v, then to_out; self-attention when
+// no context is given. Projections, scores and values all go through sgemm; softmax subtracts
+// the row maximum.
+// Reference: twinnet.Attention (scripts/reference/twinnet.py); fixture ops.safetensors.
+// Failure modes: none checked here: weight shapes are checked at load and activation shapes
+// come from the denoiser's forward pass.
 
 import Foundation
 

@@ -1,13 +1,15 @@
-// OpenBLAS kernel selection. Debian's OpenBLAS (0.3.21, DYNAMIC_ARCH) picks its kernels by
+// Role: OpenBLAS kernel selection. Debian's OpenBLAS (0.3.21, DYNAMIC_ARCH) picks its kernels by
 // CPU model number, and models it does not know fall back to the SSE3 "Prescott" kernels: on
 // the render hosts (Intel family 6, model 207, AVX-512 with BF16) that made sgemm about 2.5x
-// slower (33 against 90-105 GFLOP/s at conv shapes, 2 threads; `twinrender bench` with and
-// without the fix). OpenBLAS reads OPENBLAS_CORETYPE only while the library loads, before our
-// code runs, so when it chose a non-AVX-512 core on a CPU that has AVX-512 (F, DQ, CD, BW, VL,
-// enabled by the OS) we set OPENBLAS_CORETYPE and re-run its dynamic core selection
-// (`gotoblas_dynamic_quit` + `gotoblas_dynamic_init`, both exported by DYNAMIC_ARCH builds and
-// looked up with dlsym, so other builds simply keep what they chose). A user-set
-// OPENBLAS_CORETYPE is always respected. Runs once, before the first sgemm (`BLASThreads`).
+// slower (33 against 90-105 GFLOP/s at conv shapes, 2 threads). OpenBLAS reads
+// OPENBLAS_CORETYPE only while the library loads, before our code runs, so when it chose a
+// non-AVX-512 core on a CPU that has AVX-512 (F, DQ, CD, BW, VL, enabled by the OS) we set
+// OPENBLAS_CORETYPE and re-run its dynamic core selection. A user-set OPENBLAS_CORETYPE is
+// always respected. Runs once, before the first sgemm (`BLASThreads`).
+// Reference: OpenBLAS driver/others/dynamic.c (`gotoblas_dynamic_quit` + `gotoblas_dynamic_init`,
+// exported by DYNAMIC_ARCH builds, looked up with dlsym) and its OPENBLAS_CORETYPE names.
+// Failure modes: none thrown; builds without those symbols, non-Linux systems or an unreadable
+// /proc/cpuinfo keep the core OpenBLAS chose (slower, never wrong).
 
 import CBLAS
 import Foundation

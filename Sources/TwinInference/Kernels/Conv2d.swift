@@ -1,10 +1,12 @@
-// conv2d as GEMM on OpenBLAS (groups = 1), NCHW, with a fused epilogue.
-//
-// k x k convolutions build an im2col matrix for a few output rows at a time (a tile of about
-// `tileColumns` output pixels, never the whole image) and multiply it by the weights with one
-// single-threaded sgemm per tile; tiles are spread over the workers. 1x1 stride-1 convolutions
-// multiply the input planes directly. Tiles depend only on shapes, so results are identical
-// for every thread count. Matches torch.nn.functional.conv2d (cross-correlation, zero padding).
+// Role: conv2d as GEMM on OpenBLAS (groups = 1), NCHW, with a fused epilogue (bias, channel
+// add, residual, ReLU). k x k convolutions build an im2col matrix for a few output rows at a
+// time (a tile of about `tileColumns` output pixels, never the whole image) and multiply it by
+// the weights with one single-threaded sgemm per tile; tiles are spread over the workers. 1x1
+// stride-1 convolutions multiply the input planes directly; eligible 3x3 convs go to Winograd.
+// Tiles depend only on shapes, so results are identical for every thread count.
+// Reference: torch.nn.functional.conv2d (cross-correlation, zero padding); im2col + GEMM as in
+// Caffe; fixture ops.safetensors and a naive reference in OpsTests.
+// Failure modes: mismatched shapes or an in-place call are programming errors (`precondition`).
 
 /// A convolution's weights and geometry. weight (cout, cin, k, k), bias (cout) or nil.
 struct Conv2d {

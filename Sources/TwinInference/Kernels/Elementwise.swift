@@ -1,6 +1,9 @@
-// Normalisations, activations and data movement. Matches torch.nn.functional's group_norm,
-// layer_norm (eps 1e-5), silu, gelu (erf form), relu and nearest interpolate.
+// Role: normalisations, activations and data movement: group_norm (optionally fused with SiLU),
+// layer_norm, silu, gelu, relu, nearest 2x upsample, channel concat, timestep embedding.
 // Reductions run in Double in a fixed order per group/row, so results do not depend on threads.
+// Reference: torch.nn.functional's group_norm, layer_norm (eps 1e-5), silu, gelu (erf form),
+// relu and interpolate(mode="nearest"); Cephes expf for the vector exp; fixture ops.safetensors.
+// Failure modes: mismatched shapes are programming errors (`precondition`); no errors thrown.
 
 import Foundation
 

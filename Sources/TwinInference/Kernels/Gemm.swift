@@ -1,5 +1,10 @@
-// Thin wrappers over OpenBLAS `cblas_sgemm`, row-major. BLAS is always called single-threaded
-// (`BLASThreads.configure()`); parallelism comes from `parallelFor` over fixed tiles.
+// Role: thin wrappers over OpenBLAS `cblas_sgemm` (row-major) and the linear layer, plus the
+// process-wide BLAS setup: BLAS is always called single-threaded (`BLASThreads.configure()`);
+// parallelism comes from `parallelFor` over fixed tiles.
+// Reference: CBLAS row-major sgemm; ggml-blas's "BLAS only where it pays, thread count set
+// explicitly"; PyTorch's Linear weight layout (dout x din).
+// Failure modes: empty dimensions or a bias of the wrong length are programming errors
+// (`precondition`); OpenBLAS itself reports nothing.
 
 import CBLAS
 

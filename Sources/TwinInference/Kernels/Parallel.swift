@@ -1,14 +1,15 @@
-// Work splitting over the render's thread budget.
-//
+// Role: work splitting over the render's thread budget (`parallelFor`).
 // Determinism: callers split work into items whose results do not depend on which thread runs
 // them or how many threads there are (fixed tiles, fixed reduction order per item), so a render
 // is bit-identical for every thread count.
-//
 // Dispatch: a parallel region runs on `SpinPool`, helper threads that spin for a short while
 // after each region before they sleep, so the ~40 regions of a 128x128 decoder pass (one per
 // conv) start in well under a microsecond each instead of waking libdispatch workers every
 // time. A region that finds the pool busy (a nested call, or a second renderer on another
 // thread) falls back to `DispatchQueue.concurrentPerform`; the split into items is the same.
+// Reference: OpenMP-style spin-then-block worker pools (as in OpenBLAS's and ggml's thread pools).
+// Failure modes: none thrown; a nested or concurrent region runs on concurrentPerform instead
+// of waiting for the pool, so regions cannot deadlock each other.
 
 import Dispatch
 import Foundation

@@ -1,11 +1,13 @@
-// Activation views and weight references.
-//
+// Role: activation views (`Tensor4`, memory the caller owns) and weight references (`Param`,
+// pointers into the model's immutable parameter memory, with their shape).
 // Layout: NCHW (batch, channel, row, column), PyTorch's own. Chosen because (1) conv as GEMM
 // then writes its output tile straight into place (C = W[Cout x K] * col[K x pixels], ldc = H*W),
 // with the weights used as stored, no repacking; (2) im2col rows are shifted copies of
 // contiguous input rows; (3) GroupNorm reduces over contiguous channel planes. The GEMMs have
 // the same sizes in either layout. This was chosen by that reasoning, not by an NHWC
 // measurement (none was made).
+// Reference: PyTorch's contiguous NCHW tensors.
+// Failure modes: none; views do not own or check their memory (kernels check shapes).
 
 /// A batch of NCHW float activations in memory the caller owns (usually the `Arena`).
 struct Tensor4 {

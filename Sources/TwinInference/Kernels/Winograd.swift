@@ -1,21 +1,22 @@
-// Winograd F(2x2, 3x3) for 3x3 stride-1 pad-1 convolutions (Lavin & Gray 2016): each 2x2 output
-// tile costs 16 multiplies per (cin, cout) pair instead of 36, i.e. 2.25x fewer GEMM FLOPs.
-// The 16 transformed products are batched sgemms: M[xi] (cout x P) = U[xi] (cout x cin) V[xi] (cin x P)
-// over a group of P tiles (a few tile rows of one image). Groups depend only on shapes, so the
-// result is the same for every thread count. Transforms:
+// Role: Winograd F(2x2, 3x3) for 3x3 stride-1 pad-1 convolutions with at least 16 input
+// channels: each 2x2 output tile costs 16 multiplies per (cin, cout) pair instead of 36, i.e.
+// 2.25x fewer GEMM FLOPs. The 16 transformed products are batched sgemms:
+// M[xi] (cout x P) = U[xi] (cout x cin) V[xi] (cin x P) over a group of P tiles (a few tile rows
+// of one image). Groups depend only on shapes, so the result is the same for every thread count.
+// Transforms:
 //   U = G g G^T,  G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]         (weights, once at load)
 //   V = B^T d B,  B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]  (4x4 input patch d)
 //   Y = A^T M A,  A^T = [1 1 1 0; 0 1 -1 -1]                      (2x2 output)
 // Transforms are vectorised across 8 tiles of a tile row: an input row is split into its even
 // and odd columns once (E, O), which turns d B's column combinations into whole-vector adds;
 // B^T (.) then combines four such rows; A^T M A reads 16 contiguous vectors of M per 8 tiles
-// and writes the 2x2 outputs interleaved. (The first, scalar version read and wrote one tile
-// at a time, 16 scattered floats each, and was slower than im2col: 21-25 against 19.7 ms for
-// a 64->64 conv at 128x128.) On by default (`TwinModel.load(directory:winograd:)`): process CPU
-// time per pass, one thread, medians of 3 runs side by side on the loaded 2-core host, against
-// tiled im2col: twin-mini-v1 decoder 14.0 -> 8.1 ms, denoiser step 3.7 -> 3.0 ms; width-64
-// (TAESD) decoder at 256x256 418 -> 272 ms, 64-channel denoiser step at 32x32 53 -> 42 ms.
-// Results are within 1e-5 (relative to the largest value) of the direct convolution.
+// and writes the 2x2 outputs interleaved (a scalar tile-at-a-time version, 16 scattered floats
+// per tile, is slower than im2col). On by default (`TwinModel.load(directory:winograd:)`);
+// what it gains is measured in docs/inference.md.
+// Reference: Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks".
+// Failure modes: none thrown; shapes are checked by `conv2d`, its caller (`precondition`).
+// Results are within 1e-5 (relative to the largest value) of the direct convolution
+// (`OpsTests.convMatchesNaive`: odd sizes, widths that are and are not multiples of 16).
 
 /// Whether `conv` runs through Winograd: 3x3, stride 1, padding 1, enough input channels for
 /// the transforms to pay off.

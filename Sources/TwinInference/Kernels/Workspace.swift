@@ -1,4 +1,8 @@
-// Per-renderer scratch state: the activation arena and one im2col buffer per worker.
+// Role: per-renderer scratch state: the activation arena, one im2col buffer per worker, and the
+// thread budget. Allocated once and reused; after the first pass of a shape nothing is allocated.
+// Reference: llama2.c's RunState (scratch `State` allocated once, separate from the weights).
+// Failure modes: a thread budget below 1 is a programming error (`precondition`). Not
+// thread-safe: one per renderer or per concurrent latent.
 
 /// Scratch memory and thread budget for one renderer. Allocated once and reused; after the
 /// first pass of a shape nothing is allocated.
