@@ -43,7 +43,7 @@ public struct RenderBenchmarkReport: Sendable, Codable, Equatable {
     public let repeats: Int
     /// Denoiser step, sampler, decoder, FLOPs, GFLOP/s, sgemm peak (TwinInference).
     public let inference: BenchmarkReport
-    /// Visible AI label, per image (0 when `output.label` is off).
+    /// Visible AI label, per image (near 0 when `output.label` is off: only the skipped branch is timed).
     public let labelMs: Double
     /// Invisible watermark embedding, per image.
     public let watermarkMs: Double
