@@ -26,6 +26,7 @@ public final class Daemon {
 
     /// Prepares the status log; does not touch the spool yet.
     public init(config: DaemonConfig, configPath: String?, once: Bool, notifier: SystemdNotifier = SystemdNotifier(), logToStderr: Bool = true) throws {
+        EarlyStop.install()  // before the status log exists, so a stop seen after it is never fatal
         self.config = config
         self.configPath = configPath
         self.once = once
@@ -41,7 +42,6 @@ public final class Daemon {
     /// Runs until shutdown. Returns normally after a graceful stop.
     public func run() async throws {
         signal(SIGPIPE, SIG_IGN)  // a closed stderr must not kill the daemon; writes just fail
-        EarlyStop.install()
         let started = Date()
         let spool = try startStep("spool") { try openSpool() }
         let model = try startStep("model") { try TwinModel.load(directory: config.modelDirectory) }

@@ -140,8 +140,8 @@ struct DaemonProcessTests {
     func sigtermDuringRender() throws {
         let fixture = try DaemonFixture()
         defer { fixture.remove() }
-        let job = DaemonFixture.job(steps: 200, count: 1, size: 512)
-        try fixture.drop(job, id: "long")
+        let job = try #require(try fixture.signedOrder(DaemonFixture.job(steps: 200, count: 1, size: 512), id: "long"))
+        try fixture.drop(job, id: "long", signed: false)
         let daemon = try TwinRenderBinary.start(["serve", "--config", fixture.configURL.path])
         #expect(waitFor(60) { (try? String(contentsOf: fixture.statusLog, encoding: .utf8))?.contains("render.progress") == true })
         kill(daemon.processIdentifier, SIGTERM)
@@ -167,5 +167,23 @@ struct DaemonProcessTests {
         let daemons = object?["daemons"] as? [[String: Any]]
         #expect(daemons?.first?["running"] as? Bool == false)
         #expect(daemons?.first?["images_delivered"] as? Int == 1)
+    }
+}
+
+extension DaemonProcessTests {
+    @Test("SIGTERM while the daemon is still starting: exit 0, nothing claimed")
+    func sigtermDuringStartup() throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.remove() }
+        try fixture.drop(DaemonFixture.job(steps: 2), id: "early")
+        let daemon = try TwinRenderBinary.start(["serve", "--config", fixture.configURL.path])
+        // The status log exists as soon as the daemon object is made, before the model loads.
+        #expect(waitFor(30) { FileManager.default.fileExists(atPath: fixture.statusLog.path) })
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        #expect(daemon.terminationStatus == 0)
+        #expect(daemon.terminationReason == .exit)
+        #expect(fixture.files("active").isEmpty)
+        #expect(fixture.ledgerEvents().count <= 1)
     }
 }
