@@ -1,3 +1,6 @@
+// Role: `twinrender bench`: time the render path on this host (thin wrapper over RenderBenchmark).
+// Failure modes: bad flags or a model that does not load exit with one line.
+
 import ArgumentParser
 import Foundation
 import TwinDaemon

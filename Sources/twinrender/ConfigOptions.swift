@@ -1,3 +1,6 @@
+// Role: `--config PATH` for every subcommand (default $TWINRENDER_CONFIG, else /etc/twinrender).
+// Failure modes: an invalid config exits with the loader's message naming the key.
+
 import ArgumentParser
 import Foundation
 import TwinDaemon

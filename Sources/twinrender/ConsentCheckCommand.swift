@@ -1,3 +1,6 @@
+// Role: `twinrender consent check JOB.json`: the consent decision for a job without rendering it.
+// Failure modes: an unreadable job or registry exits with one line; a denial exits 1.
+
 import ArgumentParser
 import Foundation
 import TwinConsent
@@ -16,7 +19,7 @@ struct ConsentCheckCommand: ParsableCommand {
     @Argument(help: "Job file (the JSON dropped into the spool).")
     var job: String
 
-    @Option(name: .long, help: "Twin weight file to hash (default: from the model package's model.json, else as registered).")
+    @Option(name: .long, help: "Twin weight file to hash (default: the identity the model package loads for the twin).")
     var weights: String?
 
     @Option(name: .long, help: "Decide as of this UTC time, YYYY-MM-DDTHH:MM:SSZ (default: now).")

@@ -1,3 +1,9 @@
+// Role: `twinrender royalties verify|statement|tail`: thin wrappers over TwinLedger, with host keys
+// from the registry and (verify --spool) DeliveryAudit's out/ ↔ ledger check.
+// Reference: docs/ledger.md.
+// Failure modes: any ledger problem makes verify exit 1 naming file and line; statements refuse
+// an unverified ledger.
+
 import ArgumentParser
 import Crypto
 import Foundation

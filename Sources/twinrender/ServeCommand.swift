@@ -1,3 +1,6 @@
+// Role: `twinrender serve`: load the config and run the daemon.
+// Failure modes: a start-up failure exits 1 naming the step (`daemon.start_failed`).
+
 import ArgumentParser
 import Foundation
 import TwinDaemon

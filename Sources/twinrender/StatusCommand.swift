@@ -1,3 +1,6 @@
+// Role: `twinrender status`: queue counts and every daemon's state file, as text or JSON.
+// Failure modes: unreadable state files are skipped.
+
 import ArgumentParser
 import Foundation
 import TwinDaemon

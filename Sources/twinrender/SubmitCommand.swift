@@ -1,3 +1,8 @@
+// Role: `twinrender submit`: validate a job against the model, sign it as the licensee's order
+// (`--key`) and queue it atomically through the spool's writer protocol.
+// Failure modes: an invalid job, an unreadable key or a spool error exits 1 with one line;
+// nothing is queued then.
+
 import ArgumentParser
 import Foundation
 import TwinConsent

@@ -1,3 +1,6 @@
+// Role: the `twinrender` command and its subcommands (swift-argument-parser).
+// Failure modes: none here; each subcommand reports its own.
+
 import ArgumentParser
 
 /// `twinrender`: the command line. Thin: each subcommand parses, calls a stage module or the

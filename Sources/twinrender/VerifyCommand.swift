@@ -1,3 +1,7 @@
+// Role: `twinrender verify IMAGE`: trace an image through its watermark and the ledger
+// (ImageVerification), as text or JSON; the exit code is the verdict.
+// Reference: docs/watermark.md ("twinrender verify").
+
 import ArgumentParser
 import Foundation
 import TwinDaemon

@@ -1,3 +1,8 @@
+// Role: `twinrender watermark`: embed or detect the invisible mark on PNG/JPEG files (for benchmarks and
+// operators' checks), outside the pipeline.
+// Reference: docs/watermark.md.
+// Failure modes: unreadable or too small images exit with one line.
+
 import ArgumentParser
 import Foundation
 import TwinImaging

@@ -1,3 +1,10 @@
+// Role: `twinrender bench`'s measurement of the whole render path on this host: TwinInference's
+// sampler and decoder timings plus the label, watermark and PNG stages, with graph FLOPs against
+// a sgemm peak measured on the spot.
+// Reference: docs/inference.md ("How to measure").
+// Failure modes: a model that does not load or a size the model refuses throws; timings are
+// medians of the requested repeats after one warm-up, never single runs.
+
 // `twinrender bench`: the whole render path of one image, stage by stage. The inference part
 // (warm-up, sampler, decoder, FLOPs, sgemm peak) is TwinInference's InferenceBenchmark; this
 // adds what the pipeline does after the decoder (visible label, invisible watermark, PNG with

@@ -1,3 +1,9 @@
+// Role: every setting the daemon and the CLI read from `twinrender.toml`, typed, range-checked and
+// defaulted; `Config/twinrender.toml` is the annotated example.
+// Reference: TOMLDocument (the TOML subset the file uses); README "Configuration".
+// Failure modes: an unreadable file, a file over 1 MiB, a syntax error, an unknown key, a wrong
+// type or an out-of-range value throws `ConfigError` naming the file, key and line.
+
 import Foundation
 import TwinBase
 

@@ -10,6 +10,7 @@
 
 import Crypto
 import Foundation
+import TwinBase
 import TwinConsent
 import TwinImaging
 import TwinInference
@@ -52,7 +53,7 @@ struct ImageProduction {
         let url = context.spool.stagingImageURL(job: job.id, index: index)
         do {
             unlink(url.path)
-            try FileIO.writeDurably(png, to: url)
+            try DurableFile.writeNew(png, to: url.path)
         } catch {
             throw PipelineFailure.classify(error, code: "output.write_failed", context: "cannot write image \(index)")
         }

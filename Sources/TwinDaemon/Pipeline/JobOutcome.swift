@@ -1,3 +1,6 @@
+// Role: how one claimed job ended in this process (for statistics and the worker loop).
+// Failure modes: none (values only).
+
 /// How one claimed job ended in this process.
 enum JobOutcome: Sendable, Equatable {
     /// Every image is in `out/` with its royalty event; the job is in `done/`.

@@ -1,3 +1,9 @@
+// Role: the job file — a licensee's order — parsed and validated against the loaded model: every
+// field typed and range-checked, tags normalised, the signed order read (verified later).
+// Reference: README "Job file".
+// Failure modes: every defect is a `Rejection` with a `job.*` code and a sentence naming the field;
+// parsing never crashes (fuzzed by Fuzz/Harnesses/job.swift).
+
 import Foundation
 import TwinBase
 import TwinConsent

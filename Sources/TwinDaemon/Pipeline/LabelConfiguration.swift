@@ -1,3 +1,6 @@
+// Role: the visible AI label's settings from `output.label_*`, shared by the pipeline and bench.
+// Failure modes: none (the config loader validated the values).
+
 import TwinImaging
 
 extension RenderSettings {

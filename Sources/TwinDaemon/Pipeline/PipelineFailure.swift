@@ -41,7 +41,6 @@ struct PipelineFailure: Error, CustomStringConvertible {
     static func isTransient(_ error: any Error) -> Bool {
         switch error {
         case let e as SystemCallError: return e.isTransient
-        case let e as POSIXFailure: return e.isTransient
         case let e as SpoolError: return e.isTransient
         case let e as ConsentError: return e == ConsentError.io
         case let e as LedgerError: return e.isDamage || e.isTransient

@@ -1,3 +1,7 @@
+// Role: the render settings that SIGHUP may change live (`output.*`, progress interval), and the
+// small lock-protected cells the workers share (`Locked`, `CancelFlag`).
+// Failure modes: none.
+
 import Foundation
 
 /// The settings a render reads that SIGHUP may change while the daemon runs.
@@ -28,8 +32,6 @@ final class Locked<Value>: @unchecked Sendable {
 
     func get() -> Value { lock.withLock { value } }
     func set(_ newValue: Value) { lock.withLock { value = newValue } }
-    @discardableResult
-    func update<R>(_ body: (inout Value) -> R) -> R { lock.withLock { body(&value) } }
 }
 
 /// Set once to stop a render at its next denoising step.

@@ -7,6 +7,7 @@
 // processes, after checking the ledger); a failed rename throws to the caller, which requeues.
 
 import Foundation
+import TwinBase
 import TwinSpool
 
 /// Staged images of one job attempt.
@@ -37,11 +38,11 @@ final class StagedImages {
     func deliverCommitted(outDirectory: URL) throws {
         for item in items where item.committed {
             guard rename(item.stagingURL.path, item.finalURL.path) == 0 else {
-                throw POSIXFailure("rename \(item.stagingURL.lastPathComponent) into out/")
+                throw SystemCallError("rename into out/", item.stagingURL.path)
             }
         }
         items.removeAll { $0.committed }
-        try FileIO.fsyncDirectory(outDirectory)
+        try DurableFile.fsyncDirectory(outDirectory.path)
     }
 
     /// Removes every staged file that was not committed. Called on every exit path.

@@ -10,6 +10,7 @@
 
 import Crypto
 import Foundation
+import TwinBase
 import TwinLedger
 import TwinSpool
 
@@ -46,7 +47,7 @@ struct StartupReconciliation {
                           ["image": .int(leftover.index), "reason": .string(event == nil ? "no royalty event: never delivered" : "already in out/ or not the recorded bytes")])
             }
         }
-        try? FileIO.fsyncDirectory(context.spool.layout.out)
+        try? DurableFile.fsyncDirectory(context.spool.layout.out.path)
     }
 
     private func quarantineImagesWithoutEvents() {

@@ -1,3 +1,10 @@
+// Role: the daemon's long-running services besides the workers: inotify wake-ups, periodic
+// rescans, heartbeats, the systemd watchdog and SIGHUP reloads, each a swift-service-lifecycle
+// `Service` that ends on graceful shutdown.
+// Reference: swift-service-lifecycle (Service, cancelWhenGracefulShutdown, UnixSignals).
+// Failure modes: a failed sleep or a closed signal stream ends that service only; inotify that
+// cannot start falls back to rescans (`spool.inotify_unavailable`).
+
 import Foundation
 import ServiceLifecycle
 import TwinSpool

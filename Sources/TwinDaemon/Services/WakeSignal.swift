@@ -1,3 +1,6 @@
+// Role: wakes idle workers when something may be claimable (inotify, a rescan, housekeeping).
+// Failure modes: none; a lost wake-up is covered by the next rescan.
+
 import Foundation
 
 /// Wakes idle workers: signalled by the inotify watcher, the rescan ticker and shutdown.

@@ -1,3 +1,9 @@
+// Role: one render worker: claims the next job, runs it through the pipeline on its own thread,
+// repeats; stops claiming on graceful shutdown.
+// Reference: swift-service-lifecycle graceful shutdown; README "Spool" (shutdown).
+// Failure modes: a spool error while claiming is a `spool.error` line and the worker waits for
+// the next wake-up; a render is stopped after the grace period and its job released.
+
 import Foundation
 import ServiceLifecycle
 import TwinInference

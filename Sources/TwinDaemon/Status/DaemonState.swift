@@ -1,3 +1,7 @@
+// Role: the state file each daemon rewrites at every heartbeat (`state/<host>-<pid>.json`), read
+// by `twinrender status`.
+// Failure modes: none (Codable values); writing is StatusReporter's.
+
 import Foundation
 import TwinSpool
 

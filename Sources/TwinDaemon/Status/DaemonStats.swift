@@ -1,3 +1,7 @@
+// Role: the daemon's counters and recent jobs (in progress, delivered, failed), for heartbeats,
+// the state file and throughput.
+// Failure modes: none; guarded by a lock.
+
 import Foundation
 
 /// Counters and recent history behind `heartbeat` lines and the state file.

@@ -1,3 +1,6 @@
+// Role: the daemon's status events, one JSON line each (README "Status log"), on top of swift-log.
+// Failure modes: none; the handler never throws (JSONLinesLogHandler counts lines it cannot write).
+
 import Foundation
 import Logging
 

@@ -1,4 +1,9 @@
+// Role: heartbeats, the state file and systemd's STATUS= line, built from the spool, the counters
+// and the daemon's health.
+// Failure modes: a state file that cannot be written is a `state.write_failed` line.
+
 import Foundation
+import TwinBase
 import Logging
 import TwinSpool
 
@@ -63,7 +68,7 @@ final class StatusReporter: Sendable {
         let temp = spool.layout.state.appendingPathComponent(".\(spool.host)-\(spool.pid).json.tmp")
         do {
             try data.write(to: temp)
-            guard rename(temp.path, stateFile.path) == 0 else { throw POSIXFailure("rename \(temp.path)") }
+            guard rename(temp.path, stateFile.path) == 0 else { throw SystemCallError("rename", temp.path) }
         } catch {
             log.event("state.write_failed", level: .warning, ["error": .string("\(error)")])
         }

@@ -1,3 +1,8 @@
+// Role: sd_notify without libsystemd: READY=1, STATUS=, WATCHDOG=1, RELOADING=1, STOPPING=1 as
+// datagrams to $NOTIFY_SOCKET (file or abstract socket).
+// Reference: sd_notify(3), systemd.service(5) Type=notify and WatchdogSec.
+// Failure modes: sends never block (a full receiver queue drops the message) and never throw.
+
 import Foundation
 #if canImport(Glibc)
 import Glibc
