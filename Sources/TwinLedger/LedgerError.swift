@@ -86,11 +86,14 @@ public struct LedgerError: Error, Equatable, CustomStringConvertible {
         LedgerError(.io(path: error.path, operation: error.operation, errno: error.code))
     }
 
-    /// The segment changed under the running writer (deleted, truncated, replaced) or a failed
-    /// write could not be undone: appending has stopped until an operator restores the segment.
+    /// A segment is damaged: it changed under the running writer (deleted, truncated, replaced),
+    /// a failed write could not be undone, or a reader found a line or length it cannot trust.
+    /// Nothing about the job being processed is wrong; an operator must restore the segment.
     public var isDamage: Bool {
-        if case .damaged = code { return true }
-        return false
+        switch code {
+        case .damaged, .damagedSegment: return true
+        default: return false
+        }
     }
 
     /// A new event was refused because its grant's quota is used up.

@@ -35,7 +35,8 @@ struct DeliveryPlan {
                 committed[index] = try context.ledger.reader.event(id: RoyaltyEvent.eventID(job: job.id, imageIndex: index))
             }
         } catch {
-            throw PipelineFailure.classify(error, code: "ledger.unreadable", context: "cannot look up earlier deliveries")
+            // Whatever keeps the ledger from being read, it is not this job's fault: wait for it.
+            throw PipelineFailure(kind: .transient, code: "ledger.unreadable", message: "cannot look up earlier deliveries: \(error)")
         }
         var staged: [Int: URL] = [:], lost: [Int] = []
         for (index, event) in committed where !FileManager.default.fileExists(atPath: context.spool.finalImageURL(job: job.id, index: index).path) {

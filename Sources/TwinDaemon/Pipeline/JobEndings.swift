@@ -19,7 +19,13 @@ struct JobEndings {
     func complete(_ job: ClaimedJob, spec: JobSpec, plan: DeliveryPlan, order: VerifiedOrder?) throws -> JobOutcome {
         var images: [JobResult.Image] = []
         for index in 0..<spec.count {
-            guard let event = try context.ledger.reader.event(id: RoyaltyEvent.eventID(job: job.id, imageIndex: index)) else {
+            let recorded: RoyaltyEvent?
+            do {
+                recorded = try context.ledger.reader.event(id: RoyaltyEvent.eventID(job: job.id, imageIndex: index))
+            } catch {
+                throw PipelineFailure(kind: .transient, code: "ledger.unreadable", message: "cannot read the delivered events back: \(error)")
+            }
+            guard let event = recorded else {
                 throw PipelineFailure(kind: .attempt, code: "ledger.event_missing", message: "image \(index) has no royalty event after delivery")
             }
             images.append(JobResult.Image(index: index, path: context.spool.finalImageURL(job: job.id, index: index).path,
