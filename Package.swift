@@ -61,9 +61,9 @@ let package = Package(
 
         .testTarget(name: "TwinBaseTests", dependencies: ["TwinBase"]),
         .testTarget(name: "TwinSpoolTests", dependencies: ["TwinSpool"]),
-        .testTarget(name: "TwinInferenceTests", dependencies: ["TwinInference"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TwinInferenceTests", dependencies: ["TwinInference", "TwinBase"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TwinConsentTests", dependencies: ["TwinConsent"]),
-        .testTarget(name: "TwinImagingTests", dependencies: ["TwinImaging"]),
+        .testTarget(name: "TwinImagingTests", dependencies: ["TwinImaging", "TwinBase"]),
         .testTarget(name: "TwinLedgerTests", dependencies: ["TwinLedger", "TwinBase"]),
         .testTarget(name: "TwinDaemonTests", dependencies: ["TwinDaemon", "TwinBase", "TwinConsent", "TwinImaging", "TwinLedger", "twinrender"], resources: [.copy("Fixtures")]),
     ]

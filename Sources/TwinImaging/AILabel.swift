@@ -5,6 +5,8 @@
 // Failure modes: non-ASCII text, an opacity outside 0...1, a scale below 1 or a label that does
 // not fit the image throw `ImagingError.invalidArgument`; nothing is drawn then.
 
+import TwinBase
+
 /// Draws a small visible "AI-generated" label onto an image: white text from an embedded
 /// bitmap font (`LabelFont`, 6x11 cells) on a dark box, blended at a configurable opacity into a
 /// configurable corner. Draw it before embedding the invisible watermark, so the mark covers the

@@ -7,7 +7,6 @@
 /// Errors thrown by `TwinImaging`. Each case carries a specific, human-readable detail.
 public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
     private enum Kind: Sendable, Equatable {
-        case invalidImage
         case malformedPNG
         case malformedJPEG
         case unsupportedFormat
@@ -25,8 +24,6 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         self.detail = detail
     }
 
-    /// Pixel buffer and size disagree, or the size is out of range.
-    public static func invalidImage(_ detail: String) -> ImagingError { .init(.invalidImage, detail) }
     /// The bytes are not a PNG this module can read.
     public static func malformedPNG(_ detail: String) -> ImagingError { .init(.malformedPNG, detail) }
     /// The bytes are not a JPEG this module can read.
@@ -50,7 +47,6 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The kind and the detail, e.g. `malformed PNG: CRC mismatch in chunk IDAT at byte 33`.
     public var description: String {
         switch kind {
-        case .invalidImage: "invalid image: \(detail)"
         case .malformedPNG: "malformed PNG: \(detail)"
         case .malformedJPEG: "malformed JPEG: \(detail)"
         case .unsupportedFormat: "unsupported image format: \(detail)"

@@ -6,6 +6,7 @@
 // detection returns nil for such images and whenever no payload's 24-bit CRC checks.
 
 import Foundation
+import TwinBase
 
 /// What `InvisibleWatermark.detect` found: the payload, whose 24-bit CRC checked, and how
 /// clearly it was read.

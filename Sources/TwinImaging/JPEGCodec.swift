@@ -6,6 +6,7 @@
 
 import CJPEG
 import Foundation
+import TwinBase
 
 /// JPEG decoding (for `verify`) and encoding (for robustness tests and the watermark bench)
 /// through libjpeg-turbo. libjpeg errors become `ImagingError`s, never a crash or `exit()`:

@@ -8,6 +8,7 @@
 
 import CPNG
 import Foundation
+import TwinBase
 
 /// An image read from a file, with the metadata that came with it.
 public struct DecodedImage: Sendable, Equatable {

@@ -6,6 +6,7 @@
 // and simulated JPEG) passed, and the caller decides what an unverified mark means.
 
 import Foundation
+import TwinBase
 
 /// Closed-loop ("informed") embedding of the watermark.
 ///

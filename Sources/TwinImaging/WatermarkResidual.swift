@@ -3,6 +3,8 @@
 // measurements.
 // Failure modes: none at run time; buffer sizes are preconditions (programming errors).
 
+import TwinBase
+
 /// The detector's view of an image: a whitened high-pass of the luma.
 ///
 /// `r = luma - mean5x5(luma)` removes the smooth picture content and keeps the watermark band;

@@ -9,6 +9,7 @@
 import CBLAS
 import Dispatch
 import Foundation
+import TwinBase
 
 /// Results of `InferenceBenchmark.run`. Times are medians over the timed repeats.
 public struct BenchmarkReport: Sendable, Codable, Equatable {

@@ -7,6 +7,8 @@
 // returning false stops the loop with `RenderError.cancelled(atStep:)`; a thread budget below 1
 // or an empty image range is a programming error (`precondition`).
 
+import TwinBase
+
 /// One per worker: owns its workspace, so renders on different Renderers run concurrently
 /// while sharing one `TwinModel`. Not thread-safe itself.
 public final class Renderer {

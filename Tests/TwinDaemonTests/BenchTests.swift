@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import TwinBase
 import Testing
 import TwinDaemon
 import TwinInference
@@ -36,7 +37,7 @@ struct BenchTests {
         options.threads = 2
         options.repeats = 1
         #expect(options.output.label, "the default settings draw the label")
-        var saved: [TwinInference.RGBImage] = []
+        var saved: [RGBImage] = []
         let t0 = DispatchTime.now().uptimeNanoseconds
         let r = try RenderBenchmark.run(model: model, modelDirectory: dir, options: options) { saved = $0 }
         let wallMs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6

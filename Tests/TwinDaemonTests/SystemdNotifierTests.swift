@@ -1,4 +1,5 @@
 import Foundation
+import TwinBase
 import Testing
 @testable import TwinDaemon
 
@@ -33,7 +34,7 @@ struct SystemdNotifierTests {
             let rc = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
             }
-            guard rc == 0 else { throw POSIXFailure("bind \(notifyPath)") }
+            guard rc == 0 else { throw SystemCallError("bind", notifyPath) }
             var timeout = timeval(tv_sec: 10, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }

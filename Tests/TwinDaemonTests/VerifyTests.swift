@@ -1,4 +1,5 @@
 import Foundation
+import TwinBase
 import Testing
 import TwinImaging
 import TwinLedger

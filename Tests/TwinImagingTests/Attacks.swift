@@ -3,6 +3,7 @@
 // Reference: scripts/watermark-bench runs the same list with Pillow on real renders.
 // Failure modes: none of their own; a manipulation that breaks the mark fails the tests using it.
 import Foundation
+import TwinBase
 @testable import TwinImaging
 
 /// The image manipulations of issue #6's robustness list, in Swift so `swift test` needs no

@@ -2,6 +2,7 @@
 // Reference: exiftool (Debian libimage-exiftool-perl) as the external reader of the metadata.
 // Failure modes: without /usr/bin/exiftool the exiftool test prints SKIPPED and passes.
 import Foundation
+import TwinBase
 import Testing
 @testable import TwinImaging
 
@@ -111,8 +112,8 @@ enum ExiftoolValue: Decodable, Equatable {
     @Test func rejectsBadArguments() {
         let image = SyntheticRender.make(seed: 8)
         #expect(throws: ImagingError.self) { try PNGCodec.encode(image, metadata: nil, compressionLevel: 10) }
-        #expect(throws: ImagingError.self) { try RGBImage(width: 2, height: 2, pixels: [1, 2, 3]) }
-        #expect(throws: ImagingError.self) { try RGBImage(width: 0, height: 2, pixels: []) }
+        #expect(throws: InvalidImageError.self) { try RGBImage(width: 2, height: 2, pixels: [1, 2, 3]) }
+        #expect(throws: InvalidImageError.self) { try RGBImage(width: 0, height: 2, pixels: []) }
     }
 
     @Test func malformedInputThrowsSpecificErrors() throws {

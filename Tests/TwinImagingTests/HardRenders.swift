@@ -2,6 +2,7 @@
 // Reference: scripts/eval/sample_torch.py --seed 606 (see below), docs/watermark.md.
 // Failure modes: none (constant data).
 import Foundation
+import TwinBase
 @testable import TwinImaging
 
 /// Two real renders of the shipped model on which the plain (open-loop) mark was unreadable even

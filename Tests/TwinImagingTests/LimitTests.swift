@@ -6,6 +6,7 @@
 // Failure modes: a decoder that allocates before checking would make these tests slow or OOM;
 // one that checks the wrong thing fails the error assertions.
 import Foundation
+import TwinBase
 import Testing
 @testable import TwinImaging
 

@@ -1,6 +1,8 @@
 // Role: deterministic synthetic renders (figure on a flat background) for the imaging tests.
 // Reference: the procedural images of scripts/dataset/ (what scripts/watermark-bench uses).
 // Failure modes: none; the buffer size is a precondition.
+
+import TwinBase
 @testable import TwinImaging
 
 /// Deterministic stand-ins for twinrender renders: a figure (head, torso, legs) on a flat studio

@@ -1,6 +1,7 @@
 // Role: tests of watermark embedding and detection, untouched and under `Attack`s.
 // Reference: InvisibleWatermark.swift; docs/watermark.md for the measured robustness.
 // Failure modes: a mark that does not survive a listed manipulation fails an expectation.
+import TwinBase
 import Testing
 @testable import TwinImaging
 

@@ -12,6 +12,7 @@
 
 import Dispatch
 import Foundation
+import TwinBase
 import TwinImaging
 import TwinInference
 
@@ -75,7 +76,7 @@ public enum RenderBenchmark {
     /// Runs the benchmark; `onImages` (if set) receives the decoder's 8-bit images before
     /// label and watermark (what `--save-rgb` writes).
     public static func run(model: TwinModel, modelDirectory: URL, options o: RenderBenchmarkOptions,
-                           onImages: (([TwinInference.RGBImage]) throws -> Void)? = nil) throws -> RenderBenchmarkReport {
+                           onImages: (([RGBImage]) throws -> Void)? = nil) throws -> RenderBenchmarkReport {
         precondition(o.batch >= 1 && o.repeats >= 1 && o.threads >= 1)
         let width = o.width ?? model.imageWidth, height = o.height ?? model.imageHeight
         let steps = o.steps ?? model.samplerDefaults.steps
@@ -87,7 +88,7 @@ public enum RenderBenchmark {
 
         let label = AILabel(configuration: o.output.labelConfiguration)
         let watermark = InvisibleWatermark()
-        let sources = try images.map { try TwinImaging.RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
+        let sources = images
         var labelTimes: [Double] = [], markTimes: [Double] = [], pngTimes: [Double] = []
         var pngBytes = 0
         for rep in 0...o.repeats {

@@ -63,7 +63,7 @@ struct ImageProduction {
     /// The PNG of image `index`, or nil when shutdown stopped the render.
     private func render(_ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant, cancel: CancelFlag) throws -> Data? {
         let settings = context.settings.get()
-        let rgb: TwinInference.RGBImage
+        let rgb: RGBImage
         do {
             rgb = try renderer.render(spec.render, imageIndex: index, progress: progressReporter(job: job, index: index, cancel: cancel))
         } catch let error as RenderError where error.code == "cancelled" {
@@ -72,7 +72,7 @@ struct ImageProduction {
             throw PipelineFailure(kind: .attempt, code: (error as? RenderError).map { "render." + $0.code } ?? "render.failed", message: "image \(index): \(error)")
         }
         do {
-            var image = try TwinImaging.RGBImage(width: rgb.width, height: rgb.height, pixels: rgb.pixels)
+            var image = rgb
             // Visible label first, then the invisible mark over every pixel (label included).
             if AILabel.isApplied(configEnabled: settings.label, grantRequiresLabel: grant.terms.requiresLabel) {
                 try AILabel(configuration: settings.labelConfiguration).draw(on: &image)
