@@ -151,6 +151,19 @@ public enum DurableFile {
         return names
     }
 
+    /// Runs `body` holding an exclusive `flock` on the lock file `path` (created with `mode`,
+    /// never through a symlink), waiting for it; the kernel drops the lock if the process dies.
+    public static func withExclusiveLock<T>(_ path: String, mode: mode_t = 0o644, _ body: () throws -> T) throws -> T {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode)
+        guard fd >= 0 else { throw SystemCallError("open", path) }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw SystemCallError("flock", path) }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
     /// Creates `path` (and missing parents) and sets its mode to exactly `mode` (umask ignored).
     public static func makeDirectory(_ path: String, mode: mode_t) throws(SystemCallError) {
         if mkdir(path, mode) != 0 {

@@ -103,3 +103,13 @@ func readRegularFile(_ url: URL, limit: Int) throws(ConsentError) -> [UInt8] {
         throw ConsentError.read(error)
     }
 }
+
+/// Runs `body` holding the exclusive lock file `path` (TwinBase `DurableFile.withExclusiveLock`);
+/// a lock that cannot be opened or taken is `ConsentError.io`, which the daemon treats as transient.
+func withRegistryLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try DurableFile.withExclusiveLock(path, body)
+    } catch let error as SystemCallError {
+        throw ConsentError.io(error)
+    }
+}

@@ -90,14 +90,10 @@ public final class QuotaReservations: Sendable {
     /// Runs `body` on the current state under the exclusive lock, writing the state back if it
     /// changed.
     func withLockedState<T>(_ body: (inout State) throws -> T) throws -> T {
-        let lockPath = file.path + ".lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ConsentError.io("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw ConsentError.io("cannot lock \(lockPath): \(String(cString: strerror(errno)))") }
-        }
-        defer { flock(fd, LOCK_UN) }
+        try withRegistryLock(file.path + ".lock") { try lockedState(body) }
+    }
+
+    private func lockedState<T>(_ body: (inout State) throws -> T) throws -> T {
 
         var state = State(reservations: [])
         if FileManager.default.fileExists(atPath: file.path) {

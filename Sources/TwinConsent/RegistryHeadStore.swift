@@ -44,14 +44,10 @@ public final class RegistryHeadStore: Sendable {
     /// head extends the old one.
     @discardableResult
     public func record(_ head: RegistryHead) throws -> RegistryHead {
-        let lockPath = file.path + ".lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ConsentError.io(SystemCallError("open", lockPath)) }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw ConsentError.io(SystemCallError("flock", lockPath)) }
-        }
-        defer { flock(fd, LOCK_UN) }
+        try withRegistryLock(file.path + ".lock") { try store(head) }
+    }
+
+    private func store(_ head: RegistryHead) throws -> RegistryHead {
         if let stored = try read(), stored.seq >= head.seq { return stored }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

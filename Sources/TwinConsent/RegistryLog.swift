@@ -140,15 +140,7 @@ enum RegistryLog {
         } catch {
             throw ConsentError.io(error)
         }
-        let lockPath = url(directory).path + ".lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ConsentError.io(SystemCallError("open", lockPath)) }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw ConsentError.io(SystemCallError("flock", lockPath)) }
-        }
-        defer { flock(fd, LOCK_UN) }
-        return try body()
+        return try withRegistryLock(url(directory).path + ".lock", body)
     }
 
     /// Appends `line` (call under `withAppendLock`, after `read`): cuts the file back to
