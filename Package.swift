@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // System-library shims (Debian: libopenblas-dev, libpng-dev, libjpeg62-turbo-dev).
@@ -36,7 +38,16 @@ let package = Package(
             ]
         ),
         .target(name: "TwinConsent", dependencies: ["TwinBase", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "TwinImaging", dependencies: ["CPNG", "CJPEG", "TwinBase"]),
+        .target(
+            name: "TwinImaging",
+            dependencies: [
+                "CPNG", "CJPEG", "TwinBase",
+                // C2PA Content Credentials: COSE signatures and the X.509 chain (C2PA/).
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
         .target(name: "TwinLedger", dependencies: ["TwinBase", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Composition.
@@ -63,7 +74,7 @@ let package = Package(
         .testTarget(name: "TwinSpoolTests", dependencies: ["TwinSpool"]),
         .testTarget(name: "TwinInferenceTests", dependencies: ["TwinInference", "TwinBase"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TwinConsentTests", dependencies: ["TwinConsent"]),
-        .testTarget(name: "TwinImagingTests", dependencies: ["TwinImaging", "TwinBase"]),
+        .testTarget(name: "TwinImagingTests", dependencies: ["TwinImaging", "TwinBase"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TwinLedgerTests", dependencies: ["TwinLedger", "TwinBase"]),
         .testTarget(name: "TwinDaemonTests", dependencies: ["TwinDaemon", "TwinBase", "TwinConsent", "TwinImaging", "TwinLedger", "twinrender"], resources: [.copy("Fixtures")]),
     ]

@@ -1,5 +1,6 @@
 // Role: walks the chunks of a PNG file in Swift before libpng sees it: checks lengths, CRCs and
-// the `ImagingLimits`, and extracts the text entries (`tEXt` and uncompressed `iTXt`).
+// the `ImagingLimits`, and extracts the text entries (`tEXt` and uncompressed `iTXt`); locates
+// and builds chunks for the C2PA manifest (`caBX`).
 // Reference: PNG specification (ISO/IEC 15948) §5.3 (chunk layout), §11.2.2 (IHDR), §11.3.4
 // (textual information); libpng's `png_set_user_limits` / `png_set_chunk_malloc_max` for the
 // kind of limits applied.
@@ -18,6 +19,41 @@ enum PNGChunks {
     struct TextEntry: Equatable {
         var keyword: String
         var text: String
+    }
+
+    /// Type of the chunk that carries a C2PA manifest store (JUMBF), C2PA 2.x §A.3.3 ("PNG").
+    static let c2paChunkType = "caBX"
+
+    /// Where a chunk lies in a PNG file: `offset` of its length field, `length` of the whole
+    /// chunk (12 + data), its data.
+    struct ChunkLocation: Equatable {
+        var offset: Int
+        var length: Int
+        var data: Range<Int>
+    }
+
+    /// The locations of every chunk of type `type` (the file must pass `walk`).
+    static func locations(of type: String, in bytes: [UInt8]) throws -> [ChunkLocation] {
+        _ = try walk(bytes)
+        var result: [ChunkLocation] = []
+        var offset = 8
+        while offset < bytes.count {
+            let chunk = try readChunk(bytes, at: offset)
+            if chunk.type == type { result.append(ChunkLocation(offset: chunk.offset, length: chunk.end - chunk.offset, data: chunk.data)) }
+            if chunk.type == "IEND" { break }
+            offset = chunk.end
+        }
+        return result
+    }
+
+    /// A chunk's bytes: length, type, data and CRC.
+    static func chunk(type: String, data: [UInt8]) -> [UInt8] {
+        precondition(type.utf8.count == 4 && data.count <= 0x7FFF_FFFF, "a PNG chunk type is four letters, its data under 2^31 bytes")
+        let length = UInt32(data.count)
+        let typeAndData = Array(type.utf8) + data
+        let crc = CRC32.checksum(typeAndData)
+        return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+            + typeAndData + [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)]
     }
 
     /// Result of a chunk walk.
