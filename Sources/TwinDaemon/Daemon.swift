@@ -3,13 +3,15 @@
 // SIGTERM/SIGINT (or, with `once`, until the queue is drained).
 // Reference: swift-service-lifecycle's ServiceGroup; systemd's sd_notify protocol.
 // Start-up order: config → status log → spool (+ recovery) → model (hash-verified) → ledger →
-// registry → staged deliveries reconciled → `READY=1`. Any failure before `READY=1` throws a
+// registry → C2PA signer (when configured) → staged deliveries reconciled → `READY=1`. Any failure before `READY=1` throws a
 // `DaemonStartError` naming what failed and logs `daemon.start_failed`; nothing is claimed before.
 
 import Foundation
 import Logging
 import ServiceLifecycle
+import TwinBase
 import TwinConsent
+import TwinImaging
 import TwinInference
 import TwinLedger
 import TwinSpool
@@ -50,8 +52,9 @@ public final class Daemon {
         }
         let ledger = try startStep("ledger") { try openLedger() }
         let trustAnchors = try startStep("consent.trust_anchors") { try openRegistry() }
+        let c2pa = try startStep("provenance.certificate_chain") { try openC2PASigner() }
         let stats = DaemonStats()
-        let context = PipelineContext(config: config, spool: spool, model: model, ledger: ledger, trustAnchors: trustAnchors, log: log, stats: stats)
+        let context = PipelineContext(config: config, spool: spool, model: model, ledger: ledger, trustAnchors: trustAnchors, log: log, stats: stats, c2pa: c2pa)
         StartupReconciliation(context: context).run()
         let reporter = StatusReporter(spool: spool, stats: stats, health: context.health, log: log, notifier: notifier, modelName: model.name)
         reporter.pruneStaleStateFiles()
@@ -62,6 +65,7 @@ public final class Daemon {
             "workers": .int(config.workers), "threads_per_worker": .int(config.blasThreads),
             "load_seconds": .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000),
             "spool": .string(spool.layout.root.path), "pid": .int(Int(spool.pid)),
+            "c2pa": .string(c2pa.map { "signing until \(UTCTimestamp($0.validity.upperBound))" } ?? "off"),
         ])
         if EarlyStop.wasRequested {
             log.event("daemon.stopped", ["reason": .string("stop requested during start-up"), "jobs_delivered": .int(0)])
@@ -105,6 +109,14 @@ public final class Daemon {
             log.event("ledger.torn_tail", level: .warning, ["file": .string(torn.tornFile.path), "bytes": .int(torn.byteCount)])
         }
         return ledger
+    }
+
+    /// The C2PA signer when `provenance.certificate_chain` is set: the chain must be for the host
+    /// key, fit the C2PA profile now and chain to `provenance.trust_anchors` when those are set.
+    private func openC2PASigner() throws -> C2PASigner? {
+        guard let chain = config.c2paCertificateChainFile else { return nil }
+        return try C2PASigner.load(chainFile: chain, key: PartyKey.load(from: config.hostKeyFile).privateKey,
+                                   trustAnchorFiles: config.c2paTrustAnchorFiles, now: Date())
     }
 
     /// Loads the trust anchors and checks that the registry directory exists.

@@ -17,7 +17,7 @@ struct TwinRender: AsyncParsableCommand {
             RoyaltiesCommand.self,
             RegistrarCommand.self, KeygenCommand.self, PartyCommand.self, EstateCommand.self, DeathCommand.self,
             TwinCommand.self, ConsentCommand.self,
-            WatermarkCommand.self, VerifyCommand.self,
+            WatermarkCommand.self, VerifyCommand.self, CACommand.self,
             BenchCommand.self,
         ]
     )

@@ -43,6 +43,21 @@ public struct DaemonConfig: Sendable {
     /// as a `host` party; it signs every royalty event. Default `/etc/twinrender/host.key`.
     public var hostKeyFile = URL(fileURLWithPath: "/etc/twinrender/host.key")
 
+    /// `provenance.certificate_chain`: PEM file with this host's C2PA signing certificate (for the
+    /// public key of `ledger.host_key`, made by `twinrender ca issue`) followed by the operator CA
+    /// certificate. When set, every delivered PNG carries a signed C2PA manifest, and the daemon
+    /// refuses to start when the chain cannot be read, is not for the host key, fails the C2PA
+    /// certificate profile now, or does not chain to `provenance.trust_anchors` (when set).
+    /// Default: none (PNGs carry XMP provenance only, no C2PA manifest).
+    public var c2paCertificateChainFile: URL?
+    /// `provenance.trust_anchors`: operator CA certificate PEM files. `verify` calls a manifest
+    /// trusted only when its signer chains to one; the daemon checks its own chain against them.
+    /// Default: none.
+    public var c2paTrustAnchorFiles: [URL] = []
+    /// `provenance.require_c2pa`: the config is refused unless `provenance.certificate_chain` is
+    /// set, so no host delivers unsigned images by a forgotten key. Default false.
+    public var requireC2PA = false
+
     /// `log.directory`: `status.jsonl` and `consent-audit.jsonl`. Default `/var/log/twinrender`.
     public var logDirectory = URL(fileURLWithPath: "/var/log/twinrender")
     /// `log.level`: `trace`, `debug`, `info`, `notice`, `warning`, `error`. Default `info`.
@@ -124,6 +139,12 @@ public struct DaemonConfig: Sendable {
         config.requireSignedOrders = try reader.boolean("consent.require_signed_orders") ?? config.requireSignedOrders
         config.ledgerDirectory = try reader.path("ledger.directory") ?? config.ledgerDirectory
         config.hostKeyFile = try reader.path("ledger.host_key") ?? config.hostKeyFile
+        config.c2paCertificateChainFile = try reader.path("provenance.certificate_chain")
+        config.c2paTrustAnchorFiles = try reader.paths("provenance.trust_anchors") ?? config.c2paTrustAnchorFiles
+        config.requireC2PA = try reader.boolean("provenance.require_c2pa") ?? config.requireC2PA
+        if config.requireC2PA, config.c2paCertificateChainFile == nil {
+            throw ConfigError.outOfRange("provenance.require_c2pa", "true, but provenance.certificate_chain is not set")
+        }
         config.logDirectory = try reader.path("log.directory") ?? config.logDirectory
         if let level = try reader.string("log.level") {
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {

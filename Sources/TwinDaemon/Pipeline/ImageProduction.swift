@@ -1,11 +1,13 @@
 // Role: makes the image files of a job attempt: renders every image that has no file (new ones
 // under the claim-time grant, lost ones under their original grant), draws the visible label when
 // the host or the grant asks for it, embeds the invisible watermark, encodes the PNG with its
-// provenance metadata and stages it in out/ (fsynced) under the spool's staging name.
+// provenance metadata, adds the signed C2PA manifest when the host has a certificate, and stages
+// it in out/ (fsynced) under the spool's staging name.
 // Reference: README "Delivered images"; docs/watermark.md.
 // Failure modes: shutdown stops a render (`.cancelled`); labelling, marking and encoding failures
 // are deterministic (`PipelineFailure.permanent`, `imaging.failed`); a re-rendered lost image that
-// does not reproduce its recorded bytes is `render.not_reproducible` (permanent); a write failure
+// does not reproduce its recorded bytes is `render.not_reproducible` (permanent); a C2PA signing
+// failure (certificate lapsed since start-up) is `c2pa.signing_failed` (transient); a write failure
 // is classified by errno (disk full is transient).
 
 import Crypto
@@ -71,6 +73,8 @@ struct ImageProduction {
         } catch {
             throw PipelineFailure(kind: .attempt, code: (error as? RenderError).map { "render." + $0.code } ?? "render.failed", message: "image \(index): \(error)")
         }
+        let png: Data
+        let watermarkPayload: UInt64
         do {
             var image = rgb
             // Visible label first, then the invisible mark over every pixel (label included).
@@ -79,10 +83,30 @@ struct ImageProduction {
             }
             let payload = RoyaltyEvent.watermarkPayload(eventID: RoyaltyEvent.eventID(job: job.id, imageIndex: index))
             try InvisibleWatermark().embed(into: &image, payload: payload)
-            return try PNGCodec.encode(image, metadata: metadata(spec, job: job, index: index, grant: grant, payload: payload),
-                                       compressionLevel: settings.pngCompression)
+            png = try PNGCodec.encode(image, metadata: metadata(spec, job: job, index: index, grant: grant, payload: payload),
+                                      compressionLevel: settings.pngCompression)
+            watermarkPayload = payload
         } catch {
             throw PipelineFailure(kind: .permanent, code: "imaging.failed", message: "image \(index): \(error)")
+        }
+        return try signed(png, spec, job: job, index: index, grant: grant, payload: watermarkPayload)
+    }
+
+    /// `png` with its C2PA manifest when the host signs (`provenance.certificate_chain`). The
+    /// claim's time is the job's arrival (the XMP CreateDate), moved to the certificate's start
+    /// for an older job, so a re-render reproduces the bytes. A certificate that lapsed since
+    /// start-up is transient: the job waits, it is never delivered unsigned.
+    private func signed(_ png: Data, _ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant, payload: UInt64) throws -> Data {
+        guard let signer = context.c2pa else { return png }
+        let licence = C2PALicence(
+            job: job.id, imageIndex: index, twin: spec.twin, licensee: spec.licensee, purpose: spec.purpose, territory: spec.territory,
+            grant: grant.uid, licenceStart: grant.terms.validFrom, licenceEnd: grant.terms.validUntil.addingTimeInterval(-1))
+        let content = C2PAManifest.Content(licence: licence, watermarkPayload: payload,
+                                           signingTime: max(job.arrival, signer.validity.lowerBound), generatorVersion: context.model.name)
+        do {
+            return Data(try C2PAManifest.embed(in: Array(png), content: content, signer: signer))
+        } catch {
+            throw PipelineFailure(kind: .transient, code: "c2pa.signing_failed", message: "image \(index): \(error)")
         }
     }
 

@@ -5,6 +5,7 @@
 import Foundation
 import Logging
 import TwinConsent
+import TwinImaging
 import TwinInference
 import TwinLedger
 import TwinSpool
@@ -22,8 +23,10 @@ final class PipelineContext: Sendable {
     let health: DaemonHealth
     let settings: Locked<RenderSettings>
     let stats: DaemonStats
+    /// The host's C2PA signer; nil when `provenance.certificate_chain` is not set.
+    let c2pa: C2PASigner?
 
-    init(config: DaemonConfig, spool: Spool, model: TwinModel, ledger: RoyaltyLedger, trustAnchors: [String], log: StatusLog, stats: DaemonStats) {
+    init(config: DaemonConfig, spool: Spool, model: TwinModel, ledger: RoyaltyLedger, trustAnchors: [String], log: StatusLog, stats: DaemonStats, c2pa: C2PASigner? = nil) {
         self.config = config
         self.spool = spool
         self.model = model
@@ -37,5 +40,6 @@ final class PipelineContext: Sendable {
         self.health = DaemonHealth(log: log)
         self.settings = Locked(RenderSettings(config: config))
         self.stats = stats
+        self.c2pa = c2pa
     }
 }

@@ -243,3 +243,55 @@ public enum C2PACertificates {
             + "\(UTCTimestamp(certificate.notValidAfter)), not at \(UTCTimestamp(time))"
     }
 }
+
+/// The operator CA's files: `DIR/operator-ca.key` (PKCS#8 PEM, mode 0600) and
+/// `DIR/operator-ca.pem` (its self-signed certificate, the trust anchor `verify` and other C2PA
+/// validators are given). What `twinrender ca init` and `ca issue` do.
+public enum C2PAAuthorityFiles {
+    /// File name of the CA's private key.
+    public static let keyName = "operator-ca.key"
+    /// File name of the CA's certificate.
+    public static let certificateName = "operator-ca.pem"
+
+    /// Creates a new CA in `directory` (made if missing); refuses to overwrite either file.
+    public static func create(directory: URL, name: String, now: Date, days: Int) throws -> (key: URL, certificate: URL) {
+        let keyURL = directory.appendingPathComponent(keyName)
+        let certificateURL = directory.appendingPathComponent(certificateName)
+        for url in [keyURL, certificateURL] where FileManager.default.fileExists(atPath: url.path) {
+            throw C2PAError.certificate("\(url.path) exists; an operator CA is made once (move it away to start over)")
+        }
+        let key = Curve25519.Signing.PrivateKey()
+        let certificate = try C2PACertificates.makeAuthority(key: key, name: name, now: now, days: days)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try DurableFile.writeNew(Array(C2PACertificates.pem(privateKey: key).utf8), to: keyURL.path, mode: 0o600)
+            do {
+                try DurableFile.writeNew(Array(try C2PACertificates.pem([certificate]).utf8), to: certificateURL.path, mode: 0o644)
+            } catch {
+                try? FileManager.default.removeItem(at: keyURL)
+                throw error
+            }
+        } catch let error as C2PAError {
+            throw error
+        } catch {
+            throw C2PAError.certificate("cannot write the CA to \(directory.path): \(error)")
+        }
+        return (keyURL, certificateURL)
+    }
+
+    /// Issues a host signing certificate for `publicKey` with the CA in `directory` and writes the
+    /// chain (host certificate, then the CA certificate) to `out`, which must not exist.
+    public static func issue(host: String, publicKey: Curve25519.Signing.PublicKey, directory: URL, out: URL,
+                             now: Date, days: Int) throws -> Certificate {
+        let authority = try C2PACertificates.certificates(file: directory.appendingPathComponent(certificateName))
+        let key = try C2PACertificates.privateKey(file: directory.appendingPathComponent(keyName))
+        let certificate = try C2PACertificates.issueHostCertificate(host: host, publicKey: publicKey, authorityKey: key,
+                                                                    authority: authority[0], now: now, days: days)
+        do {
+            try DurableFile.writeNew(Array(try C2PACertificates.pem([certificate, authority[0]]).utf8), to: out.path, mode: 0o644)
+        } catch let error as SystemCallError {
+            throw C2PAError.certificate("cannot write \(out.path): \(error)")
+        }
+        return certificate
+    }
+}

@@ -91,6 +91,18 @@ public struct C2PASigner: Sendable {
         self.chainDER = try chain.map(C2PACertificates.der)
     }
 
+    /// The signer for `key` whose chain is the PEM file `chainFile`, checked as `init` does at
+    /// `now` against the certificates in `trustAnchorFiles`. Errors name the file.
+    public static func load(chainFile: URL, key: Curve25519.Signing.PrivateKey, trustAnchorFiles: [URL], now: Date) throws -> C2PASigner {
+        let chain = try C2PACertificates.certificates(file: chainFile)
+        let anchors = try C2PACertificates.certificates(files: trustAnchorFiles)
+        do {
+            return try C2PASigner(key: key, chain: chain, anchors: anchors, now: now)
+        } catch let error as C2PAError {
+            throw C2PAError.certificate("\(chainFile.path): \(error.detail)")
+        }
+    }
+
     /// The host certificate's validity.
     public var validity: ClosedRange<Date> { chain[0].notValidBefore...chain[0].notValidAfter }
 }
