@@ -1,5 +1,6 @@
 // Role: reads a PNG or JPEG for `twinrender verify`: decodes it (under `ImagingLimits`), detects
-// the invisible watermark and reports the XMP and text metadata.
+// the invisible watermark and reports the XMP and text metadata and whether a PNG carries a C2PA
+// manifest (`caBX` chunk).
 // Reference: the PNG/JPEG codecs and `XMPPacket` of this module; the report is `Codable` for
 // `verify --json`.
 // Failure modes: unknown formats, malformed files and inputs over a limit throw `ImagingError`
@@ -47,6 +48,9 @@ public struct ImageReport: Sendable, Equatable, Codable {
     public var payloadMismatch: Bool
     /// Milliseconds spent decoding the watermark.
     public var detectMilliseconds: Double
+    /// Size of the PNG's C2PA manifest store (its `caBX` chunk's data), nil when it has none
+    /// (`C2PAValidator` checks it).
+    public var c2paManifestBytes: Int?
 }
 
 /// Reads a PNG or JPEG file and reports its watermark and provenance metadata.
@@ -88,6 +92,7 @@ public struct ImageInspector: Sendable {
             declaredAIGenerated: xmp["Iptc4xmpExt:DigitalSourceType"] == XMPPacket.trainedAlgorithmicMedia,
             xmp: xmp, text: text,
             payloadMismatch: declared != nil && mark != nil && declared != mark?.payloadHex,
-            detectMilliseconds: milliseconds)
+            detectMilliseconds: milliseconds,
+            c2paManifestBytes: decoded.format == .png ? try PNGChunks.locations(of: PNGChunks.c2paChunkType, in: Array(data)).first?.data.count : nil)
     }
 }

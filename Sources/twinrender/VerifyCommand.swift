@@ -1,5 +1,5 @@
-// Role: `twinrender verify IMAGE`: trace an image through its watermark and the ledger
-// (ImageVerification), as text or JSON; the exit code is the verdict.
+// Role: `twinrender verify IMAGE`: trace an image through its watermark and the ledger, and check
+// its C2PA manifest (ImageVerification), as text or JSON; the exit code is the verdict.
 // Reference: docs/watermark.md ("twinrender verify").
 
 import ArgumentParser
@@ -16,7 +16,9 @@ struct VerifyCommand: ParsableCommand {
         discussion: """
         Exit status: 0 mark found and in the ledger; 1 no twinrender watermark found; 2 mark found \
         but not in the ledger; 3 mark found but the ledger could not be consulted; 4 the file could \
-        not be read or is not a valid PNG/JPEG.
+        not be read or is not a valid PNG/JPEG. A PNG's C2PA manifest is checked and reported \
+        (valid; trusted when it chains to a trust anchor); an invalid one is a warning and does not \
+        change the exit status.
         """)
 
     @Argument(help: "Image to verify (PNG or JPEG).")
@@ -27,12 +29,16 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .long, help: "Ledger directory (default: ledger.directory from the config).")
     var ledger: String?
 
+    @Option(name: .customLong("trust-anchor"), help: "Operator CA certificate PEM for C2PA manifests (repeatable; default: provenance.trust_anchors).")
+    var trustAnchors: [String] = []
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() throws {
         let source = LedgerSource.resolve(ledgerOption: ledger, configPath: options.path)
-        let verification = ImageVerification.verify(file: image, ledger: source)
+        let trust = C2PATrust.resolve(anchorOptions: trustAnchors, configPath: options.path)
+        let verification = ImageVerification.verify(file: image, ledger: source, c2pa: trust)
         if json {
             print(verification.json)
         } else if verification.outcome == .unreadable {

@@ -5,7 +5,9 @@
 // The CLI only resolves where the ledger is and prints; every decision is made here.
 // Failure modes: nothing throws. An unreadable, non-image or malformed file is outcome
 // `unreadable` with a one-line reason; a missing config or ledger directory is
-// `ledgerUnavailable` (the mark is still decoded and reported).
+// `ledgerUnavailable` (the mark is still decoded and reported). A PNG's C2PA manifest is checked
+// (TwinImaging's `C2PAValidator`, against `provenance.trust_anchors`) and reported beside the
+// trace; an invalid manifest is a warning and leaves the outcome and exit code as they are.
 
 import Crypto
 import Foundation
@@ -28,6 +30,35 @@ public enum LedgerSource: Sendable, Equatable {
             return .directory(try DaemonConfig.load(path: configPath).ledgerDirectory)
         } catch {
             return .unavailable(reason: "no --ledger given and no usable config (\(error))")
+        }
+    }
+}
+
+/// Which operator CAs `verify` trusts for C2PA manifests.
+public struct C2PATrust: Sendable {
+    /// The validator holding the anchors (none: manifests are at best `valid`).
+    public var validator: C2PAValidator
+    /// Why no anchors are used, when none are.
+    public var note: String?
+
+    /// No anchors: manifests are checked but never `trusted`.
+    public static let none = C2PATrust(validator: C2PAValidator(trustAnchors: []), note: "no trust anchors (provenance.trust_anchors or --trust-anchor)")
+
+    /// `--trust-anchor FILE…` when given, else `provenance.trust_anchors` of the config at
+    /// `configPath`; a config or PEM file that cannot be read leaves no anchors, with the reason.
+    public static func resolve(anchorOptions: [String], configPath: String) -> C2PATrust {
+        let files: [URL]
+        if !anchorOptions.isEmpty {
+            files = anchorOptions.map { URL(fileURLWithPath: $0) }
+        } else {
+            guard let config = try? DaemonConfig.load(path: configPath) else { return .none }
+            files = config.c2paTrustAnchorFiles
+        }
+        guard !files.isEmpty else { return .none }
+        do {
+            return C2PATrust(validator: try C2PAValidator(trustAnchorFiles: files), note: nil)
+        } catch {
+            return C2PATrust(validator: C2PAValidator(trustAnchors: []), note: "trust anchors unusable: \(error)")
         }
     }
 }
@@ -104,6 +135,10 @@ public struct ImageVerification: Sendable {
     public var fileSHA256: String?
     /// What `ImageInspector` found: format, size, watermark, XMP, text chunks.
     public var report: ImageReport?
+    /// The C2PA manifest check, nil when the file carries no manifest.
+    public var c2pa: C2PAReport?
+    /// Why the manifest could not be `trusted` whatever it says (no or unusable anchors).
+    public var c2paTrustNote: String?
     public var ledger: LedgerStatus
     /// Ledger events with the payload, best first (the one whose `output_sha256` is this file's).
     /// Normally zero or one.
@@ -118,7 +153,7 @@ public struct ImageVerification: Sendable {
     public var match: Match? { matches.first }
 
     /// Reads and verifies the file at `path`; never throws (see ``Outcome``).
-    public static func verify(file path: String, ledger source: LedgerSource,
+    public static func verify(file path: String, ledger source: LedgerSource, c2pa trust: C2PATrust = .none,
                               inspector: ImageInspector = ImageInspector(), maximumBytes: Int = ImagingLimits.maximumFileBytes) -> ImageVerification {
         let url = URL(fileURLWithPath: path)
         let unavailable = LedgerStatus(consulted: false, directory: source.directoryPath, reason: "image not readable")
@@ -143,11 +178,11 @@ public struct ImageVerification: Sendable {
         } catch {
             return failure("cannot read \(path): \(error.localizedDescription)")
         }
-        return verify(data: data, file: path, ledger: source, inspector: inspector)
+        return verify(data: data, file: path, ledger: source, c2pa: trust, inspector: inspector)
     }
 
     /// Verifies image bytes `data` (named `file` in the report); never throws.
-    public static func verify(data: Data, file: String, ledger source: LedgerSource,
+    public static func verify(data: Data, file: String, ledger source: LedgerSource, c2pa trust: C2PATrust = .none,
                               inspector: ImageInspector = ImageInspector()) -> ImageVerification {
         var result = ImageVerification(file: file, outcome: .unreadable,
                                        ledger: LedgerStatus(consulted: false, directory: source.directoryPath))
@@ -162,6 +197,11 @@ public struct ImageVerification: Sendable {
             return result
         }
         result.report = report
+        if report.c2paManifestBytes != nil {
+            result.c2pa = trust.validator.validate(png: Array(data))
+            result.c2paTrustNote = trust.note
+        }
+        result.warnings += c2paWarnings(result.c2pa, mark: report.watermark)
         if report.format == "jpeg", !endsWithJPEGEndMarker(data) {
             result.warnings.append("the JPEG has no end-of-image marker (truncated?); the decoder filled in the missing part")
         }
@@ -196,11 +236,36 @@ public struct ImageVerification: Sendable {
         if let match = result.matches.first {
             result.outcome = .resolved
             result.disagreements = disagreements(xmp: report.xmp, event: match.event)
+            result.warnings += c2paLedgerWarnings(result.c2pa, event: match.event)
         } else {
             result.outcome = lookup.unreadableSegments.isEmpty ? .notInLedger : .ledgerUnavailable
             if !lookup.unreadableSegments.isEmpty { result.ledger.reason = "segments unreadable: " + lookup.unreadableSegments.joined(separator: "; ") }
         }
         return result
+    }
+
+    /// What a manifest says that does not fit: invalid, or a soft binding other than the pixels'.
+    static func c2paWarnings(_ c2pa: C2PAReport?, mark: ImageReport.Watermark?) -> [String] {
+        guard let c2pa else { return [] }
+        var warnings: [String] = []
+        if c2pa.state == .invalid {
+            warnings.append("the C2PA manifest is INVALID (\(c2pa.failures.joined(separator: "; "))): the file or its manifest was changed after signing")
+        }
+        if let bound = c2pa.softBindingPayload, let mark, bound != mark.payloadHex {
+            warnings.append("the C2PA soft binding names payload \(bound), the pixels carry \(mark.payloadHex): the manifest belongs to another image")
+        }
+        return warnings
+    }
+
+    /// Licence facts of a manifest that contradict the resolved ledger event.
+    static func c2paLedgerWarnings(_ c2pa: C2PAReport?, event: RoyaltyEvent) -> [String] {
+        guard let c2pa, c2pa.state != .invalid else { return [] }
+        let expected = [("job", event.job), ("image_index", String(event.imageIndex)), ("twin", event.twin), ("licensee", event.licensee),
+                        ("grant", event.grant), ("purpose", event.purpose), ("territory", event.territory)]
+        return expected.compactMap { field, ledger in
+            guard let value = c2pa.licence[field], value != ledger else { return nil }
+            return "the C2PA licence says \(field) \(value.debugDescription), the ledger says \(ledger.debugDescription)"
+        }
     }
 
     /// Whether `data` ends with the JPEG EOI marker (FF D9), ignoring trailing padding bytes.
@@ -293,6 +358,7 @@ extension ImageVerification {
         }
         lines += matchLines()
         if let report { lines += xmpLines(report, payload: payload) }
+        if report?.format == "png" { lines += c2paLines() }
         for warning in warnings { lines.append("  WARNING    \(warning)") }
         lines.append("  result     \(outcome.rawValue) (exit \(outcome.exitCode))")
         return lines.joined(separator: "\n")
@@ -337,6 +403,26 @@ extension ImageVerification {
         return lines
     }
 
+    /// The C2PA manifest found, if any.
+    private func c2paLines() -> [String] {
+        guard let c = c2pa else { return ["  c2pa       none (no Content Credentials in the file)"] }
+        var lines = ["  c2pa       \(c.state.rawValue): manifest \(c.manifest ?? "?"), \(c.manifestBytes) bytes"]
+        if let signer = c.signer {
+            lines.append("             signed by \(signer) (issuer \(c.issuer ?? "?"), certificate \(c.certificateValidity ?? "?")) at \(c.signingTime ?? "?") (host's claim; no time-stamp)")
+        }
+        if let action = c.action {
+            lines.append("             \(action)" + (c.digitalSourceType.map { ", digitalSourceType \($0)" } ?? "")
+                + (c.softBindingPayload.map { ", soft binding \($0)" } ?? ""))
+        }
+        if !c.licence.isEmpty {
+            lines.append("             licence " + c.licence.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
+        if c.state == .valid {
+            lines.append("             not trusted: " + (c2paTrustNote ?? c.failures.joined(separator: "; ")))
+        }
+        return lines
+    }
+
     /// The report as one JSON object (sorted keys, one line); absent values are `null`.
     public var json: String {
         var object: [String: JSONValue] = [
@@ -363,6 +449,17 @@ extension ImageVerification {
             "segments": .integer(Int64(ledger.segments)), "events": .integer(Int64(ledger.events)),
             "skipped_lines": .integer(Int64(ledger.skippedLines)), "unreadable_segments": .array(ledger.unreadableSegments.map { .string($0) }),
         ])
+        object["c2pa"] = c2pa.map { c in
+            .object([
+                "state": .string(c.state.rawValue), "manifest": Self.value(c.manifest), "manifest_bytes": .integer(Int64(c.manifestBytes)),
+                "claim_generator": Self.value(c.claimGenerator), "signer": Self.value(c.signer), "issuer": Self.value(c.issuer),
+                "certificate_validity": Self.value(c.certificateValidity), "signing_time": Self.value(c.signingTime),
+                "action": Self.value(c.action), "digital_source_type": Self.value(c.digitalSourceType),
+                "soft_binding_payload": Self.value(c.softBindingPayload),
+                "licence": .object(c.licence.mapValues { .string($0) }), "failures": .array(c.failures.map { .string($0) }),
+                "trust_note": Self.value(c2paTrustNote),
+            ])
+        } ?? .null
         object["event"] = match.map(Self.eventObject) ?? .null
         object["other_matches"] = .array(matches.dropFirst().map(Self.eventObject))
         object["warnings"] = .array(warnings.map { .string($0) })

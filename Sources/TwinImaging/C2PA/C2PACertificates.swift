@@ -89,6 +89,7 @@ public enum C2PACertificates {
     /// only (path length 0).
     public static func makeAuthority(key: Curve25519.Signing.PrivateKey, name: String, now: Date, days: Int) throws -> Certificate {
         guard days >= 1, days <= 36_500 else { throw C2PAError.certificate("CA validity \(days) days is outside 1...36500") }
+        let now = wholeSeconds(now)
         let privateKey = Certificate.PrivateKey(key)
         let subject = try DistinguishedName { OrganizationName("twinrender operator"); CommonName(name) }
         let extensions = try Certificate.Extensions {
@@ -108,6 +109,7 @@ public enum C2PACertificates {
                                             authorityKey: Curve25519.Signing.PrivateKey, authority: Certificate,
                                             now: Date, days: Int) throws -> Certificate {
         guard days >= 1, days <= 3_650 else { throw C2PAError.certificate("host certificate validity \(days) days is outside 1...3650") }
+        let now = wholeSeconds(now)
         guard ed25519Key(authority)?.rawRepresentation == authorityKey.publicKey.rawRepresentation else {
             throw C2PAError.certificate("the CA key does not belong to the CA certificate")
         }
@@ -133,6 +135,12 @@ public enum C2PACertificates {
     /// The DER prefix of an RFC 8410 PKCS#8 Ed25519 private key: SEQUENCE { INTEGER 0,
     /// SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING (32 bytes) } }.
     private static let pkcs8Ed25519Prefix: [UInt8] = [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
+
+    /// `date` rounded down to a whole second: X.509 times have no fraction, and a certificate
+    /// must be valid at the instant it is made.
+    private static func wholeSeconds(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+    }
 
     /// Reads a PKCS#8 PEM Ed25519 private key (the CA key file, as `openssl genpkey -algorithm
     /// ed25519` writes it).

@@ -72,6 +72,14 @@ public struct C2PAValidator: Sendable {
         self.trustAnchors = trustAnchors
     }
 
+    /// A validator trusting the certificates in the PEM files `trustAnchorFiles`.
+    public init(trustAnchorFiles: [URL]) throws {
+        self.init(trustAnchors: try C2PACertificates.certificates(files: trustAnchorFiles))
+    }
+
+    /// The number of trust anchors.
+    public var trustAnchorCount: Int { trustAnchors.count }
+
     /// The report on `png`'s manifest, or nil when it has no caBX chunk (or is no PNG at all).
     public func validate(png: [UInt8]) -> C2PAReport? {
         guard let chunks = try? PNGChunks.locations(of: PNGChunks.c2paChunkType, in: png), let chunk = chunks.first else { return nil }
