@@ -52,6 +52,8 @@ final class ConfigReloader: Sendable {
         var keys = paths.filter { $0.1.standardizedFileURL.path != $0.2.standardizedFileURL.path }.map(\.0)
         if old.trustAnchorFiles.map(\.standardizedFileURL.path) != new.trustAnchorFiles.map(\.standardizedFileURL.path) { keys.append("consent.trust_anchors") }
         if old.requireSignedOrders != new.requireSignedOrders { keys.append("consent.require_signed_orders") }
+        if old.c2paCertificateChainFile?.standardizedFileURL.path != new.c2paCertificateChainFile?.standardizedFileURL.path { keys.append("provenance.certificate_chain") }
+        if old.c2paTrustAnchorFiles.map(\.standardizedFileURL.path) != new.c2paTrustAnchorFiles.map(\.standardizedFileURL.path) { keys.append("provenance.trust_anchors") }
         if old.workers != new.workers { keys.append("workers.count") }
         if old.blasThreads != new.blasThreads { keys.append("workers.blas_threads") }
         if old.host != new.host { keys.append("host") }
