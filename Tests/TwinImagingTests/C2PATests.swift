@@ -213,6 +213,16 @@ private func hex(_ text: String) -> [UInt8] {
         #expect(try failures(try flip(png, at: chunk.data.upperBound - 1)) == ["claimSignature.mismatch"])
     }
 
+    @Test func validatorRejectsASigningTimeOutsideTheCertificate() throws {
+        // The one-day certificate was valid on 2026-01-01; the claim says 2026-05-01.
+        let expired = try C2PACertificates.certificates(file: try C2PAFixture.url("expired-chain.pem"))
+        let signer = try C2PASigner(key: C2PAFixture.hostKey, chain: expired, now: C2PAFixture.certificatesStart.addingTimeInterval(3600))
+        let png = try C2PAFixture.unsignedPNG()
+        let idat = try #require(try PNGChunks.locations(of: "IDAT", in: png).first)
+        let signed = try C2PAManifest.assemble(png, before: idat, content: C2PAFixture.content, signer: signer)
+        #expect(try failures(signed) == ["signingCredential.expired"])
+    }
+
     @Test func refusesToSignTwice() throws {
         #expect(throws: C2PAError.self) {
             try C2PAManifest.embed(in: try C2PAFixture.signedPNG(), content: C2PAFixture.content, signer: try C2PAFixture.signer())

@@ -66,7 +66,10 @@ public struct C2PALicence: Sendable, Equatable {
 /// certificate chain (host certificate first, issued by the operator CA).
 public struct C2PASigner: Sendable {
     /// The host key (kept as its raw bytes: the Crypto key type is not `Sendable`).
-    public var key: Curve25519.Signing.PrivateKey { try! Curve25519.Signing.PrivateKey(rawRepresentation: rawKey) }
+    public var key: Curve25519.Signing.PrivateKey {
+        // 32 bytes taken from a valid key: the initialiser only fails on another length.
+        try! Curve25519.Signing.PrivateKey(rawRepresentation: rawKey)
+    }
     private let rawKey: [UInt8]
     /// Host certificate first, then the CA certificate(s) it chains to.
     public let chain: [Certificate]
@@ -160,6 +163,12 @@ public enum C2PAManifest {
             throw C2PAError.signing("signing time \(UTCTimestamp(content.signingTime)) is outside the host certificate's validity "
                 + "\(UTCTimestamp(signer.validity.lowerBound)) to \(UTCTimestamp(signer.validity.upperBound))")
         }
+        return try assemble(png, before: idat, content: content, signer: signer)
+    }
+
+    /// `png` with the manifest inserted before the chunk at `idat`, unchecked (tests build
+    /// manifests `embed` refuses to, to see the validator reject them).
+    static func assemble(_ png: [UInt8], before idat: PNGChunks.ChunkLocation, content: Content, signer: C2PASigner) throws -> [UInt8] {
         // The file minus the caBX chunk is `png` itself.
         let fileHash = Array(SHA256.hash(data: png))
         let seed = Array(SHA256.hash(data: fileHash + Array(content.licence.job.utf8) + [0] + Array(String(content.licence.imageIndex).utf8)))

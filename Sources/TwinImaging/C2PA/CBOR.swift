@@ -2,7 +2,8 @@
 // deterministic encoder and a strict decoder for them.
 // Reference: RFC 8949 (CBOR) §3 (encoding), §4.2.1 (core deterministic encoding: shortest heads,
 // definite lengths, map keys sorted by their encoded bytes); Appendix A holds the test vectors.
-// Failure modes: the encoder is total. The decoder throws `C2PAError.malformedCBOR` for truncated
+// Failure modes: the encoder is total. The decoder (which accepts map keys in any order, as other
+// C2PA writers use struct order) throws `C2PAError.malformedCBOR` for truncated
 // input, indefinite lengths, non-shortest heads, floats and other simple values than
 // false/true/null, invalid UTF-8, duplicate map keys, nesting deeper than 32, a length past the
 // end of the input, and trailing bytes.
@@ -134,8 +135,8 @@ public indirect enum CBORValue: Sendable, Equatable {
 
     // MARK: Decoding
 
-    /// Decodes exactly one data item filling all of `bytes`, rejecting what the encoder would not
-    /// produce (see the file header).
+    /// Decodes exactly one data item filling all of `bytes`, rejecting the forms listed in the
+    /// file header. Map keys may come in any order (c2pa-rs writes them in struct order).
     public static func decode(_ bytes: [UInt8]) throws -> CBORValue {
         var reader = Reader(bytes: bytes)
         let value = try reader.item(depth: 0)
