@@ -37,7 +37,8 @@ struct ImageProduction {
         let work = plan.pending.map { ($0, plan.grant) } + plan.lost.map { ($0, plan.restoreGrants[plan.committed[$0]!.grant]) }
         for (index, grant) in work.sorted(by: { $0.0 < $1.0 }) {
             guard let grant else { continue }
-            guard let png = try render(spec, job: job, index: index, grant: grant, cancel: cancel) else { return .cancelled }
+            guard let unsigned = try render(spec, job: job, index: index, grant: grant, cancel: cancel) else { return .cancelled }
+            let png = try signed(unsigned, spec, job: job, index: index, grant: grant)
             let sha = SHA256.hash(data: png).map { String(format: "%02x", $0) }.joined()
             let recorded = plan.committed[index]
             if let recorded, recorded.outputSHA256 != sha {
@@ -73,8 +74,6 @@ struct ImageProduction {
         } catch {
             throw PipelineFailure(kind: .attempt, code: (error as? RenderError).map { "render." + $0.code } ?? "render.failed", message: "image \(index): \(error)")
         }
-        let png: Data
-        let watermarkPayload: UInt64
         do {
             var image = rgb
             // Visible label first, then the invisible mark over every pixel (label included).
@@ -83,21 +82,20 @@ struct ImageProduction {
             }
             let payload = RoyaltyEvent.watermarkPayload(eventID: RoyaltyEvent.eventID(job: job.id, imageIndex: index))
             try InvisibleWatermark().embed(into: &image, payload: payload)
-            png = try PNGCodec.encode(image, metadata: metadata(spec, job: job, index: index, grant: grant, payload: payload),
-                                      compressionLevel: settings.pngCompression)
-            watermarkPayload = payload
+            return try PNGCodec.encode(image, metadata: metadata(spec, job: job, index: index, grant: grant, payload: payload),
+                                       compressionLevel: settings.pngCompression)
         } catch {
             throw PipelineFailure(kind: .permanent, code: "imaging.failed", message: "image \(index): \(error)")
         }
-        return try signed(png, spec, job: job, index: index, grant: grant, payload: watermarkPayload)
     }
 
     /// `png` with its C2PA manifest when the host signs (`provenance.certificate_chain`). The
     /// claim's time is the job's arrival (the XMP CreateDate), moved to the certificate's start
     /// for an older job, so a re-render reproduces the bytes. A certificate that lapsed since
     /// start-up is transient: the job waits, it is never delivered unsigned.
-    private func signed(_ png: Data, _ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant, payload: UInt64) throws -> Data {
+    private func signed(_ png: Data, _ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant) throws -> Data {
         guard let signer = context.c2pa else { return png }
+        let payload = RoyaltyEvent.watermarkPayload(eventID: RoyaltyEvent.eventID(job: job.id, imageIndex: index))
         let licence = C2PALicence(
             job: job.id, imageIndex: index, twin: spec.twin, licensee: spec.licensee, purpose: spec.purpose, territory: spec.territory,
             grant: grant.uid, licenceStart: grant.terms.validFrom, licenceEnd: grant.terms.validUntil.addingTimeInterval(-1))
