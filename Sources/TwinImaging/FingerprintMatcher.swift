@@ -1,0 +1,336 @@
+// Role: decides whether an image is a copy of the image an `ImageFingerprint` was taken of —
+// cropped, scaled, mirrored, turned, slightly rotated, re-encoded or colour-edited — or a
+// different picture. It registers the candidate against the fingerprint's grid (8 mirror/turn
+// orientations, a few scale and rotation hypotheses, every translation) and reports the best
+// Pearson correlation of cell means over the overlap.
+// Reference: normalised cross-correlation template matching (Lewis, "Fast normalized
+// cross-correlation", Vision Interface 1995), coarse-to-fine over a 16x16 then a 32x32 grid.
+// Failure modes: none; a flat (single-colour) overlap or a candidate too small to overlap the
+// grid gives correlation 0 (never a copy).
+
+import Foundation
+import TwinBase
+
+/// What the watermark detector learnt about how a copy was transformed, used to narrow the
+/// search; any field may be unknown.
+public struct FingerprintGeometryHint: Sendable, Equatable {
+    /// Candidate pixels per original pixel (both axes), as the watermark's lattice gave it.
+    public var scale: Double?
+    /// Rotation of the candidate against the original, degrees (either sign is tried).
+    public var rotationDegrees: Double?
+
+    /// A hint with the given fields.
+    public init(scale: Double? = nil, rotationDegrees: Double? = nil) {
+        self.scale = scale
+        self.rotationDegrees = rotationDegrees
+    }
+}
+
+/// The best registration of a candidate image against a fingerprint.
+public struct FingerprintMatch: Sendable, Equatable {
+    /// Pearson correlation of the 32x32 cell means over the overlap (-1...1; 0 when undefined).
+    public var correlation: Double
+    /// Fraction of the original's grid that the candidate covers at the best registration (0...1).
+    public var overlap: Double
+    /// Quarter turns (clockwise) that bring the candidate back to the original's orientation.
+    public var quarterTurns: Int
+    /// Whether the candidate was mirrored left to right (undone before the turns).
+    public var mirrored: Bool
+    /// Candidate pixels per original pixel along the original's x and y axes.
+    public var scaleX: Double
+    public var scaleY: Double
+    /// Rotation tried at the best registration, degrees.
+    public var rotationDegrees: Double
+
+    /// Whether this registration makes the candidate a copy of the fingerprinted image:
+    /// correlation at least ``FingerprintMatcher/copyCorrelation`` over at least
+    /// ``FingerprintMatcher/minimumOverlap`` of the original.
+    public var isCopy: Bool {
+        correlation >= FingerprintMatcher.copyCorrelation && overlap >= FingerprintMatcher.minimumOverlap
+    }
+}
+
+/// Registers images against fingerprints; see the file header.
+public struct FingerprintMatcher: Sendable {
+    /// Correlation from which a candidate counts as a copy. Measured by
+    /// `scripts/fingerprint-bench`: edited copies score far above it, different pictures below
+    /// it (docs/watermark.md, "Copy or transplant").
+    public static let copyCorrelation = 0.80
+    /// Smallest fraction of the original a copy must still show (a crop to a fifth of the area
+    /// is too little to say what picture it was).
+    public static let minimumOverlap = 0.20
+
+    /// A matcher.
+    public init() {}
+
+    /// The best registration of `candidate` against `fingerprint`; `hint` narrows scale and rotation.
+    public func match(_ candidate: RGBImage, against fingerprint: ImageFingerprint,
+                      hint: FingerprintGeometryHint = FingerprintGeometryHint()) -> FingerprintMatch {
+        let reference = Grid(fingerprint)
+        let coarseReference = reference.pooled()
+        let upright = LumaPlane(candidate)
+        let planes = Orientation.all.map { upright.oriented($0) }
+        var coarse: [(score: Registration, hypothesis: Hypothesis)] = []
+        for (orientation, plane) in zip(Orientation.all, planes) {
+            for hypothesis in hypotheses(plane: plane, fingerprint: fingerprint, hint: hint, orientation: orientation) {
+                let sampled = plane.sample(hypothesis, cellWidth: Double(fingerprint.width) / 16,
+                                           cellHeight: Double(fingerprint.height) / 16, phaseX: 0, phaseY: 0)
+                if let score = sampled.bestRegistration(against: coarseReference, offsets: nil) {
+                    coarse.append((score, hypothesis))
+                }
+            }
+        }
+        let shortlist = coarse.sorted { $0.score.correlation > $1.score.correlation }.prefix(4)
+        var best: FingerprintMatch?
+        for (coarseScore, hypothesis) in shortlist {
+            let plane = planes[Orientation.all.firstIndex(of: hypothesis.orientation)!]
+            for refinedX in [0.98, 1.0, 1.02] {
+                for refinedY in [0.98, 1.0, 1.02] {
+                    var refined = hypothesis
+                    refined.scaleX *= refinedX
+                    refined.scaleY *= refinedY
+                    for phaseY in [0.0, 0.5] {
+                        for phaseX in [0.0, 0.5] {
+                            let sampled = plane.sample(refined, cellWidth: Double(fingerprint.width) / 32,
+                                                       cellHeight: Double(fingerprint.height) / 32, phaseX: phaseX, phaseY: phaseY)
+                            let around = (x: 2 * coarseScore.offsetX, y: 2 * coarseScore.offsetY)
+                            guard let score = sampled.bestRegistration(against: reference, offsets: around) else { continue }
+                            if best == nil || score.correlation > best!.correlation {
+                                best = FingerprintMatch(
+                                    correlation: score.correlation, overlap: score.overlap,
+                                    quarterTurns: hypothesis.orientation.quarterTurns, mirrored: hypothesis.orientation.mirrored,
+                                    scaleX: refined.scaleX, scaleY: refined.scaleY, rotationDegrees: refined.rotationDegrees)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return best ?? FingerprintMatch(correlation: 0, overlap: 0, quarterTurns: 0, mirrored: false,
+                                        scaleX: 1, scaleY: 1, rotationDegrees: 0)
+    }
+
+    /// Scale and rotation hypotheses for one orientation: the hint's scale, the candidate's size
+    /// against the original's (a resize, with or without an aspect change), each axis alone (a
+    /// crop along the other), and no scaling; the hint's rotation (both signs) and none.
+    private func hypotheses(plane: LumaPlane, fingerprint: ImageFingerprint, hint: FingerprintGeometryHint,
+                            orientation: Orientation) -> [Hypothesis] {
+        let ratioX = Double(plane.width) / Double(fingerprint.width)
+        let ratioY = Double(plane.height) / Double(fingerprint.height)
+        var scales: [(Double, Double)] = [(1, 1), (ratioX, ratioY), (ratioX, ratioX), (ratioY, ratioY)]
+        if let scale = hint.scale, scale > 0 { scales.insert((scale, scale), at: 0) }
+        var distinct: [(Double, Double)] = []
+        for scale in scales where !distinct.contains(where: { abs($0.0 / scale.0 - 1) < 0.015 && abs($0.1 / scale.1 - 1) < 0.015 }) {
+            distinct.append(scale)
+        }
+        var rotations = [0.0]
+        if let degrees = hint.rotationDegrees, abs(degrees) >= 0.25 { rotations += [degrees, -degrees] }
+        return distinct.flatMap { scale in
+            rotations.map { Hypothesis(orientation: orientation, scaleX: scale.0, scaleY: scale.1, rotationDegrees: $0) }
+        }
+    }
+}
+
+/// A mirror and a number of clockwise quarter turns.
+struct Orientation: Sendable, Equatable {
+    var mirrored: Bool
+    var quarterTurns: Int
+
+    static let all: [Orientation] = [false, true].flatMap { mirrored in (0..<4).map { Orientation(mirrored: mirrored, quarterTurns: $0) } }
+}
+
+/// One guess at how the original maps onto the (re-oriented) candidate; translation is searched.
+struct Hypothesis: Sendable {
+    var orientation: Orientation
+    var scaleX: Double
+    var scaleY: Double
+    var rotationDegrees: Double
+}
+
+/// Best translation of a sampled candidate against a reference grid.
+struct Registration {
+    var correlation: Double
+    var overlap: Double
+    /// Reference cell index minus candidate cell index at the best translation.
+    var offsetX: Int
+    var offsetY: Int
+}
+
+/// A grid of cell values with a validity mask (cells outside the candidate are invalid).
+struct Grid {
+    var width: Int
+    var height: Int
+    var values: [Double]
+    var valid: [Bool]
+
+    init(width: Int, height: Int, values: [Double], valid: [Bool]) {
+        self.width = width; self.height = height; self.values = values; self.valid = valid
+    }
+
+    init(_ fingerprint: ImageFingerprint) {
+        let side = ImageFingerprint.gridSide
+        self.init(width: side, height: side, values: fingerprint.cells.map(Double.init), valid: Array(repeating: true, count: side * side))
+    }
+
+    /// 2x2 cell means: the coarse grid.
+    func pooled() -> Grid {
+        let w = width / 2, h = height / 2
+        var values = [Double](repeating: 0, count: w * h)
+        for y in 0..<h {
+            for x in 0..<w {
+                let i = 2 * y * width + 2 * x
+                values[y * w + x] = (self.values[i] + self.values[i + 1] + self.values[i + width] + self.values[i + width + 1]) / 4
+            }
+        }
+        return Grid(width: w, height: h, values: values, valid: Array(repeating: true, count: w * h))
+    }
+
+    /// The translation of `self` (a sampled candidate) against `reference` with the highest
+    /// correlation, over every offset with enough overlap, or within 2 cells of `offsets`.
+    func bestRegistration(against reference: Grid, offsets: (x: Int, y: Int)?) -> Registration? {
+        let validCount = valid.reduce(0) { $0 + ($1 ? 1 : 0) }
+        let referenceArea = reference.width * reference.height
+        let needed = max(referenceArea / 16, Int(0.3 * Double(min(validCount, referenceArea))))
+        let xRange = offsets.map { ($0.x - 2)...($0.x + 2) } ?? (1 - width)...(reference.width - 1)
+        let yRange = offsets.map { ($0.y - 2)...($0.y + 2) } ?? (1 - height)...(reference.height - 1)
+        var best: Registration?
+        for dy in yRange {
+            let rows = max(0, dy)..<min(reference.height, height + dy)
+            guard !rows.isEmpty, rows.count * reference.width >= needed else { continue }
+            for dx in xRange {
+                let columns = max(0, dx)..<min(reference.width, width + dx)
+                guard !columns.isEmpty, rows.count * columns.count >= needed else { continue }
+                var n = 0.0, sumR = 0.0, sumC = 0.0, sumRR = 0.0, sumCC = 0.0, sumRC = 0.0
+                values.withUnsafeBufferPointer { candidate in
+                    valid.withUnsafeBufferPointer { mask in
+                        reference.values.withUnsafeBufferPointer { original in
+                            for y in rows {
+                                let own = (y - dy) * width - dx, theirs = y * reference.width
+                                for x in columns where mask[own + x] {
+                                    let r = original[theirs + x], c = candidate[own + x]
+                                    n += 1; sumR += r; sumC += c; sumRR += r * r; sumCC += c * c; sumRC += r * c
+                                }
+                            }
+                        }
+                    }
+                }
+                guard n >= Double(needed) else { continue }
+                let varR = sumRR - sumR * sumR / n, varC = sumCC - sumC * sumC / n
+                // Under one grey level of spread is a flat patch: nothing to correlate.
+                guard varR >= n, varC >= n else { continue }
+                let correlation = (sumRC - sumR * sumC / n) / (varR * varC).squareRoot()
+                if best == nil || correlation > best!.correlation {
+                    best = Registration(correlation: correlation, overlap: n / Double(referenceArea), offsetX: dx, offsetY: dy)
+                }
+            }
+        }
+        return best
+    }
+}
+
+/// Candidate luma (Rec. 601) with a summed-area table for box means.
+struct LumaPlane {
+    let width: Int
+    let height: Int
+    let luma: [Double]
+    /// (width + 1) x (height + 1) summed-area table.
+    private let integral: [Double]
+
+    init(_ image: RGBImage) {
+        var luma = [Double](repeating: 0, count: image.width * image.height)
+        for i in 0..<luma.count {
+            luma[i] = 0.299 * Double(image.pixels[3 * i]) + 0.587 * Double(image.pixels[3 * i + 1]) + 0.114 * Double(image.pixels[3 * i + 2])
+        }
+        self.init(width: image.width, height: image.height, luma: luma)
+    }
+
+    private init(width: Int, height: Int, luma: [Double]) {
+        self.width = width
+        self.height = height
+        self.luma = luma
+        var integral = [Double](repeating: 0, count: (width + 1) * (height + 1))
+        for y in 0..<height {
+            var row = 0.0
+            for x in 0..<width {
+                row += luma[y * width + x]
+                integral[(y + 1) * (width + 1) + x + 1] = integral[y * (width + 1) + x + 1] + row
+            }
+        }
+        self.integral = integral
+    }
+
+    /// The plane with the mirror undone first, then the quarter turns (counter-clockwise, undoing
+    /// clockwise turns of the copy).
+    func oriented(_ orientation: Orientation) -> LumaPlane {
+        var w = width, h = height, values = luma
+        if orientation.mirrored {
+            var out = values
+            for y in 0..<h { for x in 0..<w { out[y * w + x] = values[y * w + (w - 1 - x)] } }
+            values = out
+        }
+        for _ in 0..<orientation.quarterTurns {
+            // Counter-clockwise quarter turn: new (x, y) = old (w - 1 - y, x), new size h x w.
+            var out = [Double](repeating: 0, count: w * h)
+            for y in 0..<w { for x in 0..<h { out[y * h + x] = values[x * w + (w - 1 - y)] } }
+            values = out
+            swap(&w, &h)
+        }
+        return LumaPlane(width: w, height: h, luma: values)
+    }
+
+    /// Box mean over [x0, x1) x [y0, y1) clipped to the plane, and the fraction of the box inside it.
+    private func boxMean(x0: Double, y0: Double, x1: Double, y1: Double) -> (mean: Double, inside: Double) {
+        let cx0 = max(0, x0), cy0 = max(0, y0), cx1 = min(Double(width), x1), cy1 = min(Double(height), y1)
+        guard cx1 > cx0, cy1 > cy0 else { return (0, 0) }
+        let area = (cx1 - cx0) * (cy1 - cy0)
+        let sum = integralAt(cx1, cy1) - integralAt(cx0, cy1) - integralAt(cx1, cy0) + integralAt(cx0, cy0)
+        return (sum / area, area / ((x1 - x0) * (y1 - y0)))
+    }
+
+    /// The summed-area table at a fractional corner, bilinearly interpolated.
+    private func integralAt(_ x: Double, _ y: Double) -> Double {
+        let ix = min(Int(x), width - 1), iy = min(Int(y), height - 1)
+        let fx = x - Double(ix), fy = y - Double(iy)
+        let stride = width + 1
+        let a = integral[iy * stride + ix], b = integral[iy * stride + ix + 1]
+        let c = integral[(iy + 1) * stride + ix], d = integral[(iy + 1) * stride + ix + 1]
+        return a * (1 - fx) * (1 - fy) + b * fx * (1 - fy) + c * (1 - fx) * fy + d * fx * fy
+    }
+
+    /// The candidate resampled onto cells of the original's size (`cellWidth` x `cellHeight`
+    /// original pixels) under `hypothesis`, the grid starting `phase` cells before the candidate's
+    /// inverse-mapped bounding box. Cells whose box lies mostly outside the candidate are invalid.
+    func sample(_ hypothesis: Hypothesis, cellWidth: Double, cellHeight: Double, phaseX: Double, phaseY: Double) -> Grid {
+        let angle = hypothesis.rotationDegrees * .pi / 180
+        let cosA = cos(angle), sinA = sin(angle)
+        let centreX = Double(width) / 2, centreY = Double(height) / 2
+        // Original-frame position p (relative to the candidate's centre) -> candidate pixel q.
+        func forward(_ px: Double, _ py: Double) -> (Double, Double) {
+            let sx = hypothesis.scaleX * px, sy = hypothesis.scaleY * py
+            return (cosA * sx - sinA * sy + centreX, sinA * sx + cosA * sy + centreY)
+        }
+        func inverse(_ qx: Double, _ qy: Double) -> (Double, Double) {
+            let dx = qx - centreX, dy = qy - centreY
+            return ((cosA * dx + sinA * dy) / hypothesis.scaleX, (-sinA * dx + cosA * dy) / hypothesis.scaleY)
+        }
+        let corners = [inverse(0, 0), inverse(Double(width), 0), inverse(0, Double(height)), inverse(Double(width), Double(height))]
+        let minX = corners.map(\.0).min()! - phaseX * cellWidth, maxX = corners.map(\.0).max()!
+        let minY = corners.map(\.1).min()! - phaseY * cellHeight, maxY = corners.map(\.1).max()!
+        let columns = max(1, min(4096, Int(((maxX - minX) / cellWidth).rounded(.up))))
+        let rows = max(1, min(4096, Int(((maxY - minY) / cellHeight).rounded(.up))))
+        var values = [Double](repeating: 0, count: columns * rows)
+        var valid = [Bool](repeating: false, count: columns * rows)
+        let halfX = hypothesis.scaleX * cellWidth / 2, halfY = hypothesis.scaleY * cellHeight / 2
+        for row in 0..<rows {
+            for column in 0..<columns {
+                let (qx, qy) = forward(minX + (Double(column) + 0.5) * cellWidth, minY + (Double(row) + 0.5) * cellHeight)
+                let box = boxMean(x0: qx - halfX, y0: qy - halfY, x1: qx + halfX, y1: qy + halfY)
+                if box.inside >= 0.6 {
+                    values[row * columns + column] = box.mean
+                    valid[row * columns + column] = true
+                }
+            }
+        }
+        return Grid(width: columns, height: rows, values: values, valid: valid)
+    }
+}
