@@ -5,8 +5,8 @@
 // Pearson correlation of cell means over the overlap.
 // Reference: normalised cross-correlation template matching (Lewis, "Fast normalized
 // cross-correlation", Vision Interface 1995), coarse-to-fine over a 16x16 then a 32x32 grid.
-// Failure modes: none; a flat (single-colour) overlap or a candidate too small to overlap the
-// grid gives correlation 0 (never a copy).
+// Failure modes: none. A candidate with too little structure to compare (nearly flat, or
+// covering too little of the grid) gives no match at all (nil: undetermined), never a verdict.
 
 import Foundation
 import TwinBase
@@ -63,23 +63,33 @@ public struct FingerprintMatcher: Sendable {
     /// A matcher.
     public init() {}
 
-    /// The best registration of `candidate` against `fingerprint`; `hint` narrows scale and rotation.
+    /// Cell-mean spread (standard deviation, grey levels) a candidate needs before it can be
+    /// compared at all: below it the picture is nearly flat (a decoder's filler, a blank card),
+    /// and a low correlation would say nothing about whether it is a copy.
+    public static let minimumStructure = 3.0
+
+    /// The best registration of `candidate` against `fingerprint` (`hint` narrows scale and
+    /// rotation), or nil when the two cannot be compared: the candidate, or every part of the
+    /// original it could overlap, is too flat.
     public func match(_ candidate: RGBImage, against fingerprint: ImageFingerprint,
-                      hint: FingerprintGeometryHint = FingerprintGeometryHint()) -> FingerprintMatch {
+                      hint: FingerprintGeometryHint = FingerprintGeometryHint()) -> FingerprintMatch? {
         let reference = Grid(fingerprint)
         let coarseReference = reference.pooled()
         let upright = LumaPlane(candidate)
         let planes = Orientation.all.map { upright.oriented($0) }
         var coarse: [(score: Registration, hypothesis: Hypothesis)] = []
+        var structure = 0.0
         for (orientation, plane) in zip(Orientation.all, planes) {
             for hypothesis in hypotheses(plane: plane, fingerprint: fingerprint, hint: hint, orientation: orientation) {
                 let sampled = plane.sample(hypothesis, cellWidth: Double(fingerprint.width) / 16,
                                            cellHeight: Double(fingerprint.height) / 16, phaseX: 0, phaseY: 0)
+                structure = max(structure, sampled.spread)
                 if let score = sampled.bestRegistration(against: coarseReference, offsets: nil) {
                     coarse.append((score, hypothesis))
                 }
             }
         }
+        guard structure >= Self.minimumStructure else { return nil }
         let shortlist = coarse.sorted { $0.score.correlation > $1.score.correlation }.prefix(4)
         var best: FingerprintMatch?
         for (coarseScore, hypothesis) in shortlist {
@@ -106,8 +116,7 @@ public struct FingerprintMatcher: Sendable {
                 }
             }
         }
-        return best ?? FingerprintMatch(correlation: 0, overlap: 0, quarterTurns: 0, mirrored: false,
-                                        scaleX: 1, scaleY: 1, rotationDegrees: 0)
+        return best
     }
 
     /// Scale and rotation hypotheses for one orientation: the hint's scale, the candidate's size
@@ -172,6 +181,14 @@ struct Grid {
         self.init(width: side, height: side, values: fingerprint.cells.map(Double.init), valid: Array(repeating: true, count: side * side))
     }
 
+    /// Standard deviation of the valid cells' values (0 with fewer than two).
+    var spread: Double {
+        let kept = zip(values, valid).filter(\.1).map(\.0)
+        guard kept.count >= 2 else { return 0 }
+        let mean = kept.reduce(0, +) / Double(kept.count)
+        return (kept.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(kept.count)).squareRoot()
+    }
+
     /// 2x2 cell means: the coarse grid.
     func pooled() -> Grid {
         let w = width / 2, h = height / 2
@@ -216,8 +233,15 @@ struct Grid {
                 }
                 guard n >= Double(needed) else { continue }
                 let varR = sumRR - sumR * sumR / n, varC = sumCC - sumC * sumC / n
-                // Under one grey level of spread is a flat patch: nothing to correlate.
-                guard varR >= n, varC >= n else { continue }
+                // The original under one grey level of spread there is a flat patch: nothing to
+                // correlate with. A flat candidate over a structured original correlates 0.
+                guard varR >= n else { continue }
+                guard varC >= n else {
+                    if best == nil || best!.correlation < 0 {
+                        best = Registration(correlation: 0, overlap: n / Double(referenceArea), offsetX: dx, offsetY: dy)
+                    }
+                    continue
+                }
                 let correlation = (sumRC - sumR * sumC / n) / (varR * varC).squareRoot()
                 if best == nil || correlation > best!.correlation {
                     best = Registration(correlation: correlation, overlap: n / Double(referenceArea), offsetX: dx, offsetY: dy)
@@ -228,13 +252,14 @@ struct Grid {
     }
 }
 
-/// Candidate luma (Rec. 601) with a summed-area table for box means.
+/// Candidate luma (Rec. 601) with summed-area tables for box means and variances.
 struct LumaPlane {
     let width: Int
     let height: Int
     let luma: [Double]
-    /// (width + 1) x (height + 1) summed-area table.
+    /// (width + 1) x (height + 1) summed-area tables of the luma and of its square.
     private let integral: [Double]
+    private let squares: [Double]
 
     init(_ image: RGBImage) {
         var luma = [Double](repeating: 0, count: image.width * image.height)
@@ -249,14 +274,19 @@ struct LumaPlane {
         self.height = height
         self.luma = luma
         var integral = [Double](repeating: 0, count: (width + 1) * (height + 1))
+        var squares = integral
         for y in 0..<height {
-            var row = 0.0
+            var row = 0.0, rowSquares = 0.0
             for x in 0..<width {
-                row += luma[y * width + x]
+                let value = luma[y * width + x]
+                row += value
+                rowSquares += value * value
                 integral[(y + 1) * (width + 1) + x + 1] = integral[y * (width + 1) + x + 1] + row
+                squares[(y + 1) * (width + 1) + x + 1] = squares[y * (width + 1) + x + 1] + rowSquares
             }
         }
         self.integral = integral
+        self.squares = squares
     }
 
     /// The plane with the mirror undone first, then the quarter turns (counter-clockwise, undoing
@@ -278,28 +308,36 @@ struct LumaPlane {
         return LumaPlane(width: w, height: h, luma: values)
     }
 
-    /// Box mean over [x0, x1) x [y0, y1) clipped to the plane, and the fraction of the box inside it.
-    private func boxMean(x0: Double, y0: Double, x1: Double, y1: Double) -> (mean: Double, inside: Double) {
+    /// Box mean and variance over [x0, x1) x [y0, y1) clipped to the plane, and the fraction of
+    /// the box inside it.
+    private func box(x0: Double, y0: Double, x1: Double, y1: Double) -> (mean: Double, variance: Double, inside: Double) {
         let cx0 = max(0, x0), cy0 = max(0, y0), cx1 = min(Double(width), x1), cy1 = min(Double(height), y1)
-        guard cx1 > cx0, cy1 > cy0 else { return (0, 0) }
+        guard cx1 > cx0, cy1 > cy0 else { return (0, 0, 0) }
         let area = (cx1 - cx0) * (cy1 - cy0)
-        let sum = integralAt(cx1, cy1) - integralAt(cx0, cy1) - integralAt(cx1, cy0) + integralAt(cx0, cy0)
-        return (sum / area, area / ((x1 - x0) * (y1 - y0)))
+        func total(_ table: [Double]) -> Double {
+            Self.at(table, cx1, cy1, width) - Self.at(table, cx0, cy1, width) - Self.at(table, cx1, cy0, width) + Self.at(table, cx0, cy0, width)
+        }
+        let mean = total(integral) / area
+        return (mean, max(0, total(squares) / area - mean * mean), area / ((x1 - x0) * (y1 - y0)))
     }
 
-    /// The summed-area table at a fractional corner, bilinearly interpolated.
-    private func integralAt(_ x: Double, _ y: Double) -> Double {
+    /// A summed-area table at a fractional corner, bilinearly interpolated.
+    private static func at(_ table: [Double], _ x: Double, _ y: Double, _ width: Int) -> Double {
+        let height = table.count / (width + 1) - 1
         let ix = min(Int(x), width - 1), iy = min(Int(y), height - 1)
         let fx = x - Double(ix), fy = y - Double(iy)
         let stride = width + 1
-        let a = integral[iy * stride + ix], b = integral[iy * stride + ix + 1]
-        let c = integral[(iy + 1) * stride + ix], d = integral[(iy + 1) * stride + ix + 1]
+        let a = table[iy * stride + ix], b = table[iy * stride + ix + 1]
+        let c = table[(iy + 1) * stride + ix], d = table[(iy + 1) * stride + ix + 1]
         return a * (1 - fx) * (1 - fy) + b * fx * (1 - fy) + c * (1 - fx) * fy + d * fx * fy
     }
 
     /// The candidate resampled onto cells of the original's size (`cellWidth` x `cellHeight`
     /// original pixels) under `hypothesis`, the grid starting `phase` cells before the candidate's
-    /// inverse-mapped bounding box. Cells whose box lies mostly outside the candidate are invalid.
+    /// inverse-mapped bounding box. Cells whose box lies mostly outside the candidate are invalid,
+    /// and so are perfectly flat ones (luma spread under half a grey level): the filler a decoder
+    /// puts where a truncated file ends, or a solid box pasted over the picture, says nothing
+    /// about which picture is underneath (a marked image is never that flat: the mark is texture).
     func sample(_ hypothesis: Hypothesis, cellWidth: Double, cellHeight: Double, phaseX: Double, phaseY: Double) -> Grid {
         let angle = hypothesis.rotationDegrees * .pi / 180
         let cosA = cos(angle), sinA = sin(angle)
@@ -324,8 +362,8 @@ struct LumaPlane {
         for row in 0..<rows {
             for column in 0..<columns {
                 let (qx, qy) = forward(minX + (Double(column) + 0.5) * cellWidth, minY + (Double(row) + 0.5) * cellHeight)
-                let box = boxMean(x0: qx - halfX, y0: qy - halfY, x1: qx + halfX, y1: qy + halfY)
-                if box.inside >= 0.6 {
+                let box = box(x0: qx - halfX, y0: qy - halfY, x1: qx + halfX, y1: qy + halfY)
+                if box.inside >= 0.6, box.variance >= 0.25 {
                     values[row * columns + column] = box.mean
                     valid[row * columns + column] = true
                 }

@@ -232,7 +232,12 @@ public struct ImageVerification: Sendable {
         }
         guard let image = try? ImageInspector.decode(data).image else { return }
         let hint = FingerprintGeometryHint(scale: mark.scale, rotationDegrees: mark.rotationDegrees)
-        let comparison = PictureComparison(match: FingerprintMatcher().match(image, against: fingerprint, hint: hint))
+        guard let match = FingerprintMatcher().match(image, against: fingerprint, hint: hint) else {
+            result.warnings.append("this file has too little structure to compare with the delivered image's fingerprint "
+                + "(nearly flat, or a decoder filled most of it in): whether it is a copy cannot be told")
+            return
+        }
+        let comparison = PictureComparison(match: match)
         result.picture = comparison
         if !comparison.isCopy { result.outcome = .transplantedMark }
     }
