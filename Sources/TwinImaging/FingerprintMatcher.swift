@@ -1,10 +1,11 @@
 // Role: decides whether an image is a copy of the image an `ImageFingerprint` was taken of —
 // cropped, scaled, mirrored, turned, slightly rotated, re-encoded or colour-edited — or a
 // different picture. It registers the candidate against the fingerprint's grid (8 mirror/turn
-// orientations, a few scale and rotation hypotheses, every translation) and reports the best
-// Pearson correlation of cell means over the overlap.
+// orientations, a few scale and rotation hypotheses, every translation) on the cell means, then
+// compares the detail (cells minus their neighbourhood mean) at that registration: renders of
+// one pose share their layout, not their detail.
 // Reference: normalised cross-correlation template matching (Lewis, "Fast normalized
-// cross-correlation", Vision Interface 1995), coarse-to-fine over a 16x16 then a 32x32 grid.
+// cross-correlation", Vision Interface 1995), coarse-to-fine over 16x16, 32x32 and 64x64 grids.
 // Failure modes: none. A candidate with too little structure to compare (nearly flat, or
 // covering too little of the grid) gives no match at all (nil: undetermined), never a verdict.
 
@@ -28,11 +29,19 @@ public struct FingerprintGeometryHint: Sendable, Equatable {
 
 /// The best registration of a candidate image against a fingerprint.
 public struct FingerprintMatch: Sendable, Equatable {
-    /// Pearson correlation of the 32x32 cell means over the overlap (-1...1; 0 when undefined).
+    /// Pearson correlation of the *detail* (each cell minus its 5x5 neighbourhood mean) between
+    /// the candidate and the original at the best registration, on the grid named by
+    /// ``comparedGrid`` (-1...1; 0 when the candidate is flat there). The picture's layout alone
+    /// (a figure on a background) is shared by many renders; the detail is not.
     public var correlation: Double
+    /// Correlation of the plain 32x32 cell means at the same registration (the layout).
+    public var layoutCorrelation: Double
+    /// Cells per side of the grid the detail was compared on: 64, or 32 for a copy kept under
+    /// ``FingerprintMatcher/fineScale`` of the original's size (too few pixels for 64).
+    public var comparedGrid: Int
     /// Fraction of the original's grid that the candidate covers at the best registration (0...1).
     public var overlap: Double
-    /// Quarter turns (clockwise) that bring the candidate back to the original's orientation.
+    /// Quarter turns that bring the candidate back to the original's orientation.
     public var quarterTurns: Int
     /// Whether the candidate was mirrored left to right (undone before the turns).
     public var mirrored: Bool
@@ -42,82 +51,112 @@ public struct FingerprintMatch: Sendable, Equatable {
     /// Rotation tried at the best registration, degrees.
     public var rotationDegrees: Double
 
-    /// Whether this registration makes the candidate a copy of the fingerprinted image:
-    /// correlation at least ``FingerprintMatcher/copyCorrelation`` over at least
-    /// ``FingerprintMatcher/minimumOverlap`` of the original.
-    public var isCopy: Bool {
-        correlation >= FingerprintMatcher.copyCorrelation && overlap >= FingerprintMatcher.minimumOverlap
+    /// The detail correlation from which a candidate compared on ``comparedGrid`` is a copy.
+    public var copyCorrelation: Double {
+        comparedGrid == ImageFingerprint.gridSide ? FingerprintMatcher.copyCorrelation : FingerprintMatcher.coarseCopyCorrelation
     }
+
+    /// Whether this registration makes the candidate a copy of the fingerprinted image: detail
+    /// correlation at least ``copyCorrelation`` over at least ``FingerprintMatcher/minimumOverlap``
+    /// of the original.
+    public var isCopy: Bool { correlation >= copyCorrelation && overlap >= FingerprintMatcher.minimumOverlap }
 }
 
 /// Registers images against fingerprints; see the file header.
 public struct FingerprintMatcher: Sendable {
-    /// Correlation from which a candidate counts as a copy. Measured by
-    /// `scripts/fingerprint-bench`: edited copies score far above it, different pictures below
-    /// it (docs/watermark.md, "Copy or transplant").
+    /// Detail correlation on the 64x64 grid from which a candidate counts as a copy. Measured by
+    /// `scripts/fingerprint-bench`: edited copies score above it, different pictures (other
+    /// renders of the same pose included) below it (docs/watermark.md, "Copy or transplant").
     public static let copyCorrelation = 0.80
+    /// The same on the 32x32 grid, for copies kept under ``fineScale`` (thumbnails).
+    public static let coarseCopyCorrelation = 0.85
+    /// Candidate pixels per original pixel from which the 64x64 grid is compared.
+    public static let fineScale = 0.45
     /// Smallest fraction of the original a copy must still show (a crop to a fifth of the area
     /// is too little to say what picture it was).
     public static let minimumOverlap = 0.20
-
-    /// A matcher.
-    public init() {}
-
     /// Cell-mean spread (standard deviation, grey levels) a candidate needs before it can be
     /// compared at all: below it the picture is nearly flat (a decoder's filler, a blank card),
     /// and a low correlation would say nothing about whether it is a copy.
     public static let minimumStructure = 3.0
+
+    /// A matcher.
+    public init() {}
 
     /// The best registration of `candidate` against `fingerprint` (`hint` narrows scale and
     /// rotation), or nil when the two cannot be compared: the candidate, or every part of the
     /// original it could overlap, is too flat.
     public func match(_ candidate: RGBImage, against fingerprint: ImageFingerprint,
                       hint: FingerprintGeometryHint = FingerprintGeometryHint()) -> FingerprintMatch? {
-        let reference = Grid(fingerprint)
-        let coarseReference = reference.pooled()
+        let fine = Grid(fingerprint), medium = fine.pooled(), coarse = medium.pooled()
         let upright = LumaPlane(candidate)
         let planes = Orientation.all.map { upright.oriented($0) }
-        var coarse: [(score: Registration, hypothesis: Hypothesis)] = []
+        func cell(_ side: Int) -> (Double, Double) { (Double(fingerprint.width) / Double(side), Double(fingerprint.height) / Double(side)) }
+
+        // 1. Every orientation and scale hypothesis on the 16x16 means; keep the four best.
+        var found: [(score: Registration, hypothesis: Hypothesis)] = []
         var structure = 0.0
         for (orientation, plane) in zip(Orientation.all, planes) {
             for hypothesis in hypotheses(plane: plane, fingerprint: fingerprint, hint: hint, orientation: orientation) {
-                let sampled = plane.sample(hypothesis, cellWidth: Double(fingerprint.width) / 16,
-                                           cellHeight: Double(fingerprint.height) / 16, phaseX: 0, phaseY: 0)
+                let (w, h) = cell(16)
+                let sampled = plane.sample(hypothesis, cellWidth: w, cellHeight: h, phaseX: 0, phaseY: 0)
                 structure = max(structure, sampled.spread)
-                if let score = sampled.bestRegistration(against: coarseReference, offsets: nil) {
-                    coarse.append((score, hypothesis))
-                }
+                if let score = sampled.bestRegistration(against: coarse, around: nil) { found.append((score, hypothesis)) }
             }
         }
         guard structure >= Self.minimumStructure else { return nil }
-        let shortlist = coarse.sorted { $0.score.correlation > $1.score.correlation }.prefix(4)
-        var best: FingerprintMatch?
-        for (coarseScore, hypothesis) in shortlist {
+
+        // 2. Refine scale and half-cell phase of each on the 32x32 means; keep the best three.
+        var refined: [(score: Registration, hypothesis: Hypothesis, plane: LumaPlane)] = []
+        for (coarseScore, hypothesis) in found.sorted(by: { $0.score.correlation > $1.score.correlation }).prefix(4) {
             let plane = planes[Orientation.all.firstIndex(of: hypothesis.orientation)!]
-            for refinedX in [0.98, 1.0, 1.02] {
-                for refinedY in [0.98, 1.0, 1.02] {
-                    var refined = hypothesis
-                    refined.scaleX *= refinedX
-                    refined.scaleY *= refinedY
-                    for phaseY in [0.0, 0.5] {
-                        for phaseX in [0.0, 0.5] {
-                            let sampled = plane.sample(refined, cellWidth: Double(fingerprint.width) / 32,
-                                                       cellHeight: Double(fingerprint.height) / 32, phaseX: phaseX, phaseY: phaseY)
-                            let around = (x: 2 * coarseScore.offsetX, y: 2 * coarseScore.offsetY)
-                            guard let score = sampled.bestRegistration(against: reference, offsets: around) else { continue }
-                            if best == nil || score.correlation > best!.correlation {
-                                best = FingerprintMatch(
-                                    correlation: score.correlation, overlap: score.overlap,
-                                    quarterTurns: hypothesis.orientation.quarterTurns, mirrored: hypothesis.orientation.mirrored,
-                                    scaleX: refined.scaleX, scaleY: refined.scaleY, rotationDegrees: refined.rotationDegrees)
-                            }
+            var best: (score: Registration, hypothesis: Hypothesis)?
+            for factorX in [0.98, 1.0, 1.02] {
+                for factorY in [0.98, 1.0, 1.02] {
+                    var candidate = hypothesis
+                    candidate.scaleX *= factorX
+                    candidate.scaleY *= factorY
+                    for phase in Self.phases {
+                        let (w, h) = cell(32)
+                        let sampled = plane.sample(candidate, cellWidth: w, cellHeight: h, phaseX: phase.x, phaseY: phase.y)
+                        let around = (x: 2 * coarseScore.offsetX, y: 2 * coarseScore.offsetY, radius: 2)
+                        guard var score = sampled.bestRegistration(against: medium, around: around) else { continue }
+                        if best == nil || score.correlation > best!.score.correlation {
+                            score.phaseX = phase.x
+                            score.phaseY = phase.y
+                            best = (score, candidate)
                         }
                     }
                 }
             }
+            if let best { refined.append((best.score, best.hypothesis, plane)) }
         }
-        return best
+
+        // 3. Compare the detail at the registrations found, on the finest grid the copy supports.
+        var result: FingerprintMatch?
+        for (layout, hypothesis, plane) in refined.sorted(by: { $0.score.correlation > $1.score.correlation }).prefix(3) {
+            let side = min(hypothesis.scaleX, hypothesis.scaleY) >= Self.fineScale ? ImageFingerprint.gridSide : 32
+            let reference = (side == 64 ? fine : medium).detail()
+            let factor = side / 32
+            let (w, h) = cell(side)
+            for phase in side == 64 ? Self.phases : [(x: layout.phaseX, y: layout.phaseY)] {
+                let sampled = plane.sample(hypothesis, cellWidth: w, cellHeight: h, phaseX: phase.x, phaseY: phase.y).detail()
+                let around = (x: factor * layout.offsetX, y: factor * layout.offsetY, radius: factor + 1)
+                guard let score = sampled.bestRegistration(against: reference, around: around) else { continue }
+                if result == nil || score.correlation > result!.correlation {
+                    result = FingerprintMatch(
+                        correlation: score.correlation, layoutCorrelation: layout.correlation, comparedGrid: side,
+                        overlap: layout.overlap, quarterTurns: hypothesis.orientation.quarterTurns,
+                        mirrored: hypothesis.orientation.mirrored, scaleX: hypothesis.scaleX, scaleY: hypothesis.scaleY,
+                        rotationDegrees: hypothesis.rotationDegrees)
+                }
+            }
+        }
+        return result
     }
+
+    /// Half-cell grid phases tried when sampling a candidate.
+    private static let phases: [(x: Double, y: Double)] = [(0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5)]
 
     /// Scale and rotation hypotheses for one orientation: the hint's scale, the candidate's size
     /// against the original's (a resize, with or without an aspect change), each axis alone (a
@@ -163,6 +202,9 @@ struct Registration {
     /// Reference cell index minus candidate cell index at the best translation.
     var offsetX: Int
     var offsetY: Int
+    /// Grid phase the candidate was sampled at (filled in by the caller that tried several).
+    var phaseX = 0.0
+    var phaseY = 0.0
 }
 
 /// A grid of cell values with a validity mask (cells outside the candidate are invalid).
@@ -178,7 +220,27 @@ struct Grid {
 
     init(_ fingerprint: ImageFingerprint) {
         let side = ImageFingerprint.gridSide
-        self.init(width: side, height: side, values: fingerprint.cells.map(Double.init), valid: Array(repeating: true, count: side * side))
+        self.init(width: side, height: side, values: fingerprint.grey, valid: Array(repeating: true, count: side * side))
+    }
+
+    /// Each valid cell minus the mean of the valid cells in its 5x5 neighbourhood (a cell with
+    /// fewer than 9 valid neighbours there becomes invalid): the grid's detail, without its layout.
+    func detail() -> Grid {
+        var out = self
+        for y in 0..<height {
+            for x in 0..<width where valid[y * width + x] {
+                var sum = 0.0, count = 0
+                for ny in max(0, y - 2)...min(height - 1, y + 2) {
+                    for nx in max(0, x - 2)...min(width - 1, x + 2) where valid[ny * width + nx] {
+                        sum += values[ny * width + nx]
+                        count += 1
+                    }
+                }
+                if count < 9 { out.valid[y * width + x] = false; continue }
+                out.values[y * width + x] = values[y * width + x] - sum / Double(count)
+            }
+        }
+        return out
     }
 
     /// Standard deviation of the valid cells' values (0 with fewer than two).
@@ -203,13 +265,14 @@ struct Grid {
     }
 
     /// The translation of `self` (a sampled candidate) against `reference` with the highest
-    /// correlation, over every offset with enough overlap, or within 2 cells of `offsets`.
-    func bestRegistration(against reference: Grid, offsets: (x: Int, y: Int)?) -> Registration? {
+    /// correlation, over every offset with enough overlap, or within `around.radius` cells of
+    /// `around`.
+    func bestRegistration(against reference: Grid, around: (x: Int, y: Int, radius: Int)?) -> Registration? {
         let validCount = valid.reduce(0) { $0 + ($1 ? 1 : 0) }
         let referenceArea = reference.width * reference.height
         let needed = max(referenceArea / 16, Int(0.3 * Double(min(validCount, referenceArea))))
-        let xRange = offsets.map { ($0.x - 2)...($0.x + 2) } ?? (1 - width)...(reference.width - 1)
-        let yRange = offsets.map { ($0.y - 2)...($0.y + 2) } ?? (1 - height)...(reference.height - 1)
+        let xRange = around.map { ($0.x - $0.radius)...($0.x + $0.radius) } ?? (1 - width)...(reference.width - 1)
+        let yRange = around.map { ($0.y - $0.radius)...($0.y + $0.radius) } ?? (1 - height)...(reference.height - 1)
         var best: Registration?
         for dy in yRange {
             let rows = max(0, dy)..<min(reference.height, height + dy)

@@ -10,14 +10,16 @@
 import Foundation
 import TwinBase
 
-/// A 32x32 grid of mean luma values (8-bit) over an image, with the image's size.
+/// A 64x64 grid of mean luma values (6-bit: grey level / 4) over an image, with the image's size.
 ///
 /// Computed with integer arithmetic only (Rec. 601 luma in thousandths, cell means rounded half
-/// up, cell bounds `i * width / 32`), so the same pixels always give the same fingerprint on any
-/// machine: it is part of a signed ledger line and a crash re-render must reproduce it.
+/// up, cell bounds `i * width / 64`), so the same pixels always give the same fingerprint on any
+/// machine: it is part of a signed ledger line. Six bits per cell lose at most 2 grey levels,
+/// well under what a re-encoded copy changes; 64 cells per side keep the detail that tells two
+/// renders of the same pose apart (docs/watermark.md, "Copy or transplant").
 public struct ImageFingerprint: Sendable, Equatable {
     /// Cells per side of the grid.
-    public static let gridSide = 32
+    public static let gridSide = 64
     /// Prefix of the text form; names the format version.
     public static let textPrefix = "fp1:"
 
@@ -25,7 +27,7 @@ public struct ImageFingerprint: Sendable, Equatable {
     public let width: Int
     /// Height of the fingerprinted image in pixels.
     public let height: Int
-    /// Mean luma of each cell, row-major, `gridSide * gridSide` values.
+    /// Mean luma of each cell divided by 4 and rounded (0...63), row-major, `gridSide * gridSide` values.
     public let cells: [UInt8]
 
     /// The fingerprint of `image`. Images smaller than the grid repeat pixels across cells.
@@ -44,8 +46,9 @@ public struct ImageFingerprint: Sendable, Equatable {
                         offset += 3
                     }
                 }
-                let count = 1000 * (y1 - y0) * (x1 - x0)
-                cells[row * side + column] = UInt8((sum + count / 2) / count)
+                // sum / (1000 n) is the mean grey level; a quarter of it, rounded half up, capped at 63.
+                let quarter = 4000 * (y1 - y0) * (x1 - x0)
+                cells[row * side + column] = UInt8(min(63, (sum + quarter / 2) / quarter))
             }
         }
         self.width = image.width
@@ -61,16 +64,34 @@ public struct ImageFingerprint: Sendable, Equatable {
         guard size.count == 2, let width = Int(size[0]), let height = Int(size[1]),
               (1...RGBImage.maximumDimension).contains(width), (1...RGBImage.maximumDimension).contains(height),
               String(width) == size[0], String(height) == size[1],
-              let bytes = Data(base64Encoded: String(parts[2])), bytes.count == Self.gridSide * Self.gridSide,
+              let bytes = Data(base64Encoded: String(parts[2])), bytes.count == Self.gridSide * Self.gridSide * 3 / 4,
               bytes.base64EncodedString() == parts[2] else { return nil }
         self.width = width
         self.height = height
-        self.cells = [UInt8](bytes)
+        self.cells = Self.unpack([UInt8](bytes))
     }
 
-    /// `fp1:<width>x<height>:<base64 of the 1024 cell values>` (1,370 to 1,380 characters of
-    /// printable ASCII, no spaces): the form stored in the royalty event.
+    /// `fp1:<width>x<height>:<base64 of the 4096 six-bit cells, packed four to three bytes>`
+    /// (about 4,110 characters of printable ASCII, no spaces): the form stored in the royalty event.
     public var encoded: String {
-        "\(Self.textPrefix)\(width)x\(height):\(Data(cells).base64EncodedString())"
+        "\(Self.textPrefix)\(width)x\(height):\(Data(Self.pack(cells)).base64EncodedString())"
+    }
+
+    /// Mean grey level of each cell as recorded (0, 4, ..., 252).
+    var grey: [Double] { cells.map { 4 * Double($0) } }
+
+    /// Four 6-bit values to three bytes, most significant bits first.
+    private static func pack(_ values: [UInt8]) -> [UInt8] {
+        stride(from: 0, to: values.count, by: 4).flatMap { i -> [UInt8] in
+            let word = UInt32(values[i]) << 18 | UInt32(values[i + 1]) << 12 | UInt32(values[i + 2]) << 6 | UInt32(values[i + 3])
+            return [UInt8(word >> 16), UInt8(word >> 8 & 0xFF), UInt8(word & 0xFF)]
+        }
+    }
+
+    private static func unpack(_ bytes: [UInt8]) -> [UInt8] {
+        stride(from: 0, to: bytes.count, by: 3).flatMap { i -> [UInt8] in
+            let word = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            return [UInt8(word >> 18), UInt8(word >> 12 & 63), UInt8(word >> 6 & 63), UInt8(word & 63)]
+        }
     }
 }

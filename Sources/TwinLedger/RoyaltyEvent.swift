@@ -156,7 +156,7 @@ public struct RoyaltyEventDraft: Sendable, Hashable {
     public var deliveredAt: UTCTimestamp
     /// SHA-256 of the delivered image file, 64 lowercase hex digits.
     public var outputSHA256: String
-    /// Perceptual fingerprint of the delivered image (opaque to the ledger: 1...4096 bytes of
+    /// Perceptual fingerprint of the delivered image (opaque to the ledger: 1...8192 bytes of
     /// letters, digits and `+/=:._-`); nil writes a format-2 line without one.
     public var imageFingerprint: String?
     /// Gross royalty in minor units, `>= 0`.
@@ -200,7 +200,7 @@ public struct RoyaltyEventDraft: Sendable, Hashable {
             guard isLowerHex(value, count: 64) else { throw LedgerError.invalidDraft("\(name) must be 64 lowercase hex digits") }
         }
         if let imageFingerprint, !isFingerprintText(imageFingerprint) {
-            throw LedgerError.invalidDraft("image_fingerprint must be 1...4096 bytes of letters, digits and +/=:._-")
+            throw LedgerError.invalidDraft("image_fingerprint must be 1...8192 bytes of letters, digits and +/=:._-")
         }
         guard amount >= 0 else { throw LedgerError.invalidDraft("amount must be >= 0, got \(amount)") }
         guard (0...10_000).contains(commissionBasisPoints) else {
@@ -260,7 +260,7 @@ func isCurrencyCode(_ text: String) -> Bool {
 }
 
 func isFingerprintText(_ text: String) -> Bool {
-    (1...4096).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+    (1...8192).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
         (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || "+/=:._-".utf8.contains(byte)
     }
 }

@@ -126,7 +126,7 @@ struct VerifyTests {
         #expect((picture["correlation"] as? Double ?? 0) > 0.99)
         let text = try TwinRenderBinary.run(["verify", png.path, "--config", fixture.configURL.path])
         #expect(text.output.contains("an edited copy of the delivered image"), "\(text.output)")
-        #expect(text.output.contains("picture    an edited copy of the delivered image: correlation"))
+        #expect(text.output.contains("picture    an edited copy of the delivered image: detail correlation"))
         #expect(text.output.contains("xmp        none"))
     }
 
@@ -139,6 +139,7 @@ struct VerifyTests {
         let payloadHex = try #require(event["watermark_payload"] as? String)
         let payload = try #require(UInt64(payloadHex, radix: 16))
         #expect((event["image_fingerprint"] as? String)?.hasPrefix("fp1:128x128:") == true)
+        #expect((event["image_fingerprint"] as? String)?.count == "fp1:128x128:".count + 4096)
         var image = try plainImage(seed: 11)
         _ = try InvisibleWatermark().embed(into: &image, payload: payload)
         let forged = fixture.root.appendingPathComponent("forged.png")

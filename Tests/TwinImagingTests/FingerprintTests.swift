@@ -31,14 +31,19 @@ struct FingerprintTests {
 
     @Test("cells are integer luma means with fixed bounds")
     func cellValues() throws {
-        // 64x32: cells are 2x1 pixels. Left pixel of each pair white, right black: luma 127.5 -> 128.
+        // 128x64: cells are 2x1 pixels. Left pixel of each pair white, right black: luma 127.5,
+        // a quarter of it 31.875 -> 32.
         var pixels = [UInt8]()
-        for _ in 0..<32 { for x in 0..<64 { pixels += Array(repeating: x % 2 == 0 ? 255 : 0, count: 3) } }
-        let fingerprint = ImageFingerprint(of: try RGBImage(width: 64, height: 32, pixels: pixels))
-        #expect(fingerprint.cells.allSatisfy { $0 == 128 })
-        // Pure red is Rec. 601 luma 0.299 * 255 = 76.245 -> 76.
+        for _ in 0..<64 { for x in 0..<128 { pixels += Array(repeating: x % 2 == 0 ? 255 : 0, count: 3) } }
+        let fingerprint = ImageFingerprint(of: try RGBImage(width: 128, height: 64, pixels: pixels))
+        #expect(fingerprint.cells.count == 4096 && fingerprint.cells.allSatisfy { $0 == 32 })
+        // Pure red is Rec. 601 luma 0.299 * 255 = 76.245, a quarter 19.06 -> 19; white caps at 63.
         let red = ImageFingerprint(of: try RGBImage(width: 40, height: 40, fill: (255, 0, 0)))
-        #expect(red.cells.allSatisfy { $0 == 76 })
+        #expect(red.cells.allSatisfy { $0 == 19 })
+        let white = ImageFingerprint(of: try RGBImage(width: 64, height: 64, fill: (255, 255, 255)))
+        #expect(white.cells.allSatisfy { $0 == 63 })
+        #expect(ImageFingerprint(encoded: white.encoded) == white)
+        #expect(white.encoded.count == "fp1:64x64:".count + 4096)
         #expect(red.width == 40 && red.height == 40)
     }
 
@@ -48,7 +53,9 @@ struct FingerprintTests {
         for (name, original) in try HardRenders.all() {
             let fingerprint = ImageFingerprint(of: original)
             for (edit, copy, hint) in try Self.edits(of: original) {
-                let match = try #require(matcher.match(copy, against: fingerprint, hint: hint), "\(name) \(edit): no match")
+                guard let match = matcher.match(copy, against: fingerprint, hint: hint) else {
+                    Issue.record("\(name) \(edit): not comparable"); continue
+                }
                 #expect(match.isCopy, "\(name) \(edit): correlation \(match.correlation), overlap \(match.overlap)")
             }
         }
@@ -58,11 +65,21 @@ struct FingerprintTests {
     func differentPicturesDoNotMatch() throws {
         let matcher = FingerprintMatcher()
         let renders = try HardRenders.all().map(\.image)
-        let others = renders + (1...6).map { SyntheticRender.make(seed: $0) }
+        // Synthetic pictures with a little grain (a marked or photographed picture is never
+        // perfectly flat; perfectly flat cells are left out of the comparison).
+        let others = renders + (UInt64(1)...6).map { seed in
+            var state = seed
+            return Self.mapped(SyntheticRender.make(seed: seed)) { value in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return min(255, max(0, value + Double(Int(state >> 61)) - 3.5))
+            }
+        }
         for (i, original) in renders.enumerated() {
             let fingerprint = ImageFingerprint(of: original)
             for (j, other) in others.enumerated() where j != i {
-                let match = try #require(matcher.match(other, against: fingerprint), "picture \(j): no match")
+                guard let match = matcher.match(other, against: fingerprint) else {
+                    Issue.record("picture \(j) against render \(i): not comparable"); continue
+                }
                 #expect(!match.isCopy, "picture \(j) against render \(i): correlation \(match.correlation)")
             }
         }
@@ -76,7 +93,9 @@ struct FingerprintTests {
     func reportsOrientation() throws {
         let original = try HardRenders.all()[0].image
         let turned = Self.turnedClockwise(Self.mirrored(original))
-        let match = try #require(FingerprintMatcher().match(turned, against: ImageFingerprint(of: original)))
+        guard let match = FingerprintMatcher().match(turned, against: ImageFingerprint(of: original)) else {
+            Issue.record("not comparable"); return
+        }
         #expect(match.isCopy)
         #expect(match.mirrored)
         #expect(abs(match.scaleX - 1) < 0.03 && abs(match.scaleY - 1) < 0.03)

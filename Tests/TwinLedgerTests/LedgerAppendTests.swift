@@ -76,7 +76,7 @@ import Testing
         let swapped = line.replacingOccurrences(of: sampleFingerprint, with: "fp1:64x64:" + sampleFingerprint.dropFirst(12))
         #expect(CanonicalLine.decode(ArraySlice(swapped.utf8)) == .failure(.hashMismatch))
         #expect(throws: LedgerError.self) { try ledger.append(sampleDraft(job: "bad", fingerprint: "fp1 with spaces")) }
-        #expect(throws: LedgerError.self) { try ledger.append(sampleDraft(job: "long", fingerprint: String(repeating: "A", count: 4097))) }
+        #expect(throws: LedgerError.self) { try ledger.append(sampleDraft(job: "long", fingerprint: String(repeating: "A", count: 8193))) }
     }
 
     @Test func idsAndPayloadsAreDeterministicAndDistinct() {

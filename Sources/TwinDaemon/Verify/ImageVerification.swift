@@ -369,9 +369,9 @@ extension ImageVerification {
         if m.quarterTurns != 0 { transform.append("\(m.quarterTurns * 90) deg turn") }
         transform.append(String(format: "scale %.2f x %.2f", m.scaleX, m.scaleY))
         let verdict = picture.isCopy ? "an edited copy of the delivered image" : "NOT the delivered image"
-        return String(format: "  picture    %@: correlation %.3f with its fingerprint over %.0f%% of it (%@; a copy needs %.2f over %.0f%%)",
-                      verdict, m.correlation, 100 * m.overlap, transform.joined(separator: ", "),
-                      FingerprintMatcher.copyCorrelation, 100 * FingerprintMatcher.minimumOverlap)
+        return String(format: "  picture    %@: detail correlation %.3f (%dx%d grid; a copy needs %.2f), layout %.3f, over %.0f%% of it (%@)",
+                      verdict, m.correlation, m.comparedGrid, m.comparedGrid, m.copyCorrelation, m.layoutCorrelation,
+                      100 * m.overlap, transform.joined(separator: ", "))
     }
 
     /// The provenance metadata found, and how it agrees with the mark and the ledger.
@@ -424,6 +424,8 @@ extension ImageVerification {
         object["event"] = match.map(Self.eventObject) ?? .null
         object["picture"] = picture.map { picture in
             .object(["is_copy": .bool(picture.isCopy), "correlation": .number(picture.match.correlation),
+                     "layout_correlation": .number(picture.match.layoutCorrelation),
+                     "compared_grid": .integer(Int64(picture.match.comparedGrid)),
                      "overlap": .number(picture.match.overlap), "mirrored": .bool(picture.match.mirrored),
                      "quarter_turns": .integer(Int64(picture.match.quarterTurns)),
                      "scale_x": .number(picture.match.scaleX), "scale_y": .number(picture.match.scaleY)])
