@@ -51,25 +51,44 @@ public struct FingerprintMatch: Sendable, Equatable {
     /// Rotation tried at the best registration, degrees.
     public var rotationDegrees: Double
 
+    /// What the comparison says about the candidate.
+    public enum Verdict: String, Sendable {
+        /// An edited copy of the fingerprinted image.
+        case copy
+        /// A different picture.
+        case different
+        /// Between the two thresholds (e.g. another render of the same pose kept as a thumbnail):
+        /// the comparison cannot tell.
+        case undetermined
+    }
+
     /// The detail correlation from which a candidate compared on ``comparedGrid`` is a copy.
     public var copyCorrelation: Double {
         comparedGrid == ImageFingerprint.gridSide ? FingerprintMatcher.copyCorrelation : FingerprintMatcher.coarseCopyCorrelation
     }
 
-    /// Whether this registration makes the candidate a copy of the fingerprinted image: detail
-    /// correlation at least ``copyCorrelation`` over at least ``FingerprintMatcher/minimumOverlap``
-    /// of the original.
-    public var isCopy: Bool { correlation >= copyCorrelation && overlap >= FingerprintMatcher.minimumOverlap }
+    /// Copy from ``copyCorrelation`` (over at least ``FingerprintMatcher/minimumOverlap`` of the
+    /// original), different under ``FingerprintMatcher/differentCorrelation``, undetermined between.
+    public var verdict: Verdict {
+        if correlation >= copyCorrelation && overlap >= FingerprintMatcher.minimumOverlap { return .copy }
+        return correlation < FingerprintMatcher.differentCorrelation ? .different : .undetermined
+    }
+
+    /// Whether ``verdict`` is ``Verdict/copy``.
+    public var isCopy: Bool { verdict == .copy }
 }
 
 /// Registers images against fingerprints; see the file header.
 public struct FingerprintMatcher: Sendable {
     /// Detail correlation on the 64x64 grid from which a candidate counts as a copy. Measured by
-    /// `scripts/fingerprint-bench`: edited copies score above it, different pictures (other
-    /// renders of the same pose included) below it (docs/watermark.md, "Copy or transplant").
-    public static let copyCorrelation = 0.80
-    /// The same on the 32x32 grid, for copies kept under ``fineScale`` (thumbnails).
-    public static let coarseCopyCorrelation = 0.85
+    /// `scripts/fingerprint-bench` (docs/watermark.md, "Copy or transplant"): edited copies
+    /// score above it, photographs far below, other renders of the same pose up to about 0.86.
+    public static let copyCorrelation = 0.88
+    /// The same on the 32x32 grid, for copies kept under ``fineScale`` (thumbnails, whose detail
+    /// is coarser and closer between renders of one pose).
+    public static let coarseCopyCorrelation = 0.90
+    /// Detail correlation under which a candidate is a different picture (either grid).
+    public static let differentCorrelation = 0.80
     /// Candidate pixels per original pixel from which the 64x64 grid is compared.
     public static let fineScale = 0.45
     /// Smallest fraction of the original a copy must still show (a crop to a fifth of the area
@@ -93,7 +112,7 @@ public struct FingerprintMatcher: Sendable {
         let planes = Orientation.all.map { upright.oriented($0) }
         func cell(_ side: Int) -> (Double, Double) { (Double(fingerprint.width) / Double(side), Double(fingerprint.height) / Double(side)) }
 
-        // 1. Every orientation and scale hypothesis on the 16x16 means; keep the four best.
+        // 1. Every orientation and scale hypothesis on the 16x16 means; keep the six best.
         var found: [(score: Registration, hypothesis: Hypothesis)] = []
         var structure = 0.0
         for (orientation, plane) in zip(Orientation.all, planes) {
@@ -106,11 +125,13 @@ public struct FingerprintMatcher: Sendable {
         }
         guard structure >= Self.minimumStructure else { return nil }
 
-        // 2. Refine scale and half-cell phase of each on the 32x32 means; keep the best three.
-        var refined: [(score: Registration, hypothesis: Hypothesis, plane: LumaPlane)] = []
-        for (coarseScore, hypothesis) in found.sorted(by: { $0.score.correlation > $1.score.correlation }).prefix(4) {
+        // 2. Refine scale and half-cell phase of each on the 32x32 grid, choosing by the detail
+        // (the layout hardly changes with a 2 % scale error; the detail does).
+        let mediumDetail = medium.detail()
+        var refined: [(score: Registration, hypothesis: Hypothesis, detail: Double, plane: LumaPlane)] = []
+        for (coarseScore, hypothesis) in found.sorted(by: { $0.score.correlation > $1.score.correlation }).prefix(6) {
             let plane = planes[Orientation.all.firstIndex(of: hypothesis.orientation)!]
-            var best: (score: Registration, hypothesis: Hypothesis)?
+            var best: (score: Registration, detail: Double, hypothesis: Hypothesis)?
             for factorX in [0.98, 1.0, 1.02] {
                 for factorY in [0.98, 1.0, 1.02] {
                     var candidate = hypothesis
@@ -120,21 +141,26 @@ public struct FingerprintMatcher: Sendable {
                         let (w, h) = cell(32)
                         let sampled = plane.sample(candidate, cellWidth: w, cellHeight: h, phaseX: phase.x, phaseY: phase.y)
                         let around = (x: 2 * coarseScore.offsetX, y: 2 * coarseScore.offsetY, radius: 2)
-                        guard var score = sampled.bestRegistration(against: medium, around: around) else { continue }
-                        if best == nil || score.correlation > best!.score.correlation {
+                        guard var score = sampled.bestRegistration(against: medium, around: around),
+                              let detail = sampled.detail().bestRegistration(
+                                against: mediumDetail, around: (x: score.offsetX, y: score.offsetY, radius: 1)) else { continue }
+                        if best == nil || detail.correlation > best!.detail {
                             score.phaseX = phase.x
                             score.phaseY = phase.y
-                            best = (score, candidate)
+                            score.offsetX = detail.offsetX
+                            score.offsetY = detail.offsetY
+                            best = (score, detail.correlation, candidate)
                         }
                     }
                 }
             }
-            if let best { refined.append((best.score, best.hypothesis, plane)) }
+            if let best { refined.append((best.score, best.hypothesis, best.detail, plane)) }
         }
 
-        // 3. Compare the detail at the registrations found, on the finest grid the copy supports.
+        // 3. Compare the detail at every registration found, on the finest grid the copy supports
+        // (the best layout is not always the right one: a figure is nearly symmetric).
         var result: FingerprintMatch?
-        for (layout, hypothesis, plane) in refined.sorted(by: { $0.score.correlation > $1.score.correlation }).prefix(3) {
+        for (layout, hypothesis, _, plane) in refined.sorted(by: { $0.detail > $1.detail }).prefix(3) {
             let side = min(hypothesis.scaleX, hypothesis.scaleY) >= Self.fineScale ? ImageFingerprint.gridSide : 32
             let reference = (side == 64 ? fine : medium).detail()
             let factor = side / 32

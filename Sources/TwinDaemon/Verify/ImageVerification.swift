@@ -239,7 +239,14 @@ public struct ImageVerification: Sendable {
         }
         let comparison = PictureComparison(match: match)
         result.picture = comparison
-        if !comparison.isCopy { result.outcome = .transplantedMark }
+        switch match.verdict {
+        case .copy: break
+        case .different: result.outcome = .transplantedMark
+        case .undetermined:
+            result.warnings.append(String(format: "the picture's detail correlates %.3f with the delivered image's fingerprint: "
+                + "too close to tell an edited copy (from %.2f) from a different picture of the same kind (under %.2f)",
+                match.correlation, match.copyCorrelation, FingerprintMatcher.differentCorrelation))
+        }
     }
 
     /// Whether `data` ends with the JPEG EOI marker (FF D9), ignoring trailing padding bytes.
@@ -310,7 +317,7 @@ extension ImageVerification {
             let m = match!
             lines.append("\(file): twinrender watermark \(payload) -> job \(m.event.job) image \(m.event.imageIndex), "
                 + (m.exactFile ? "the exact delivered file"
-                   : picture != nil ? "an edited copy of the delivered image" : "an altered copy (file differs from the delivered original)"))
+                   : picture?.isCopy == true ? "an edited copy of the delivered image" : "an altered copy (file differs from the delivered original)"))
         case .transplantedMark:
             let m = match!
             lines.append("\(file): twinrender watermark \(payload) of job \(m.event.job) image \(m.event.imageIndex), "
@@ -368,7 +375,11 @@ extension ImageVerification {
         if m.mirrored { transform.append("mirrored") }
         if m.quarterTurns != 0 { transform.append("\(m.quarterTurns * 90) deg turn") }
         transform.append(String(format: "scale %.2f x %.2f", m.scaleX, m.scaleY))
-        let verdict = picture.isCopy ? "an edited copy of the delivered image" : "NOT the delivered image"
+        let verdict = switch m.verdict {
+        case .copy: "an edited copy of the delivered image"
+        case .different: "NOT the delivered image"
+        case .undetermined: "cannot tell whether this is the delivered image"
+        }
         return String(format: "  picture    %@: detail correlation %.3f (%dx%d grid; a copy needs %.2f), layout %.3f, over %.0f%% of it (%@)",
                       verdict, m.correlation, m.comparedGrid, m.comparedGrid, m.copyCorrelation, m.layoutCorrelation,
                       100 * m.overlap, transform.joined(separator: ", "))
@@ -423,7 +434,7 @@ extension ImageVerification {
         ])
         object["event"] = match.map(Self.eventObject) ?? .null
         object["picture"] = picture.map { picture in
-            .object(["is_copy": .bool(picture.isCopy), "correlation": .number(picture.match.correlation),
+            .object(["is_copy": .bool(picture.isCopy), "verdict": .string(picture.match.verdict.rawValue), "correlation": .number(picture.match.correlation),
                      "layout_correlation": .number(picture.match.layoutCorrelation),
                      "compared_grid": .integer(Int64(picture.match.comparedGrid)),
                      "overlap": .number(picture.match.overlap), "mirrored": .bool(picture.match.mirrored),
