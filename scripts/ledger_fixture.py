@@ -52,7 +52,8 @@ def host_key(host, keys_dir):
 
 
 def event(n, host, seq, prev, start):
-    """The n-th event of the fixture, without hash and signature."""
+    """The n-th event of the fixture, without hash and signature. Events 0-9 are format 2 (no
+    image fingerprint, as written before fingerprints were recorded), the rest format 3."""
     twins = ["ava", "bea", "cleo", "dana"]
     licensees = ["brand-north", "brand-south", "brand-east"]
     job, index = f"job-{n // 2}", n % 2
@@ -60,8 +61,8 @@ def event(n, host, seq, prev, start):
     delivered = start + timedelta(seconds=n * 20)
     amount = 2500 + (n % 7) * 100 + n % 3
     bp = GRANT_BASIS_POINTS[n % 4]
-    return {
-        "v": 2, "event_id": eid, "job": job, "image_index": index, "twin": twins[n % 4],
+    e = {
+        "v": 2 if n < 10 else 3, "event_id": eid, "job": job, "image_index": index, "twin": twins[n % 4],
         "model": "model-" + twins[n % 4], "licensee": licensees[n % 3], "order_signer": "party:" + licensees[n % 3],
         "order_sha256": hashlib.sha256(f"order {job}".encode()).hexdigest(), "grant": f"grant-{n % 4}",
         "grant_hash": hashlib.sha256(f"grant-{n % 4}".encode()).hexdigest(),
@@ -73,6 +74,11 @@ def event(n, host, seq, prev, start):
         "currency": "EUR" if n % 5 else "USD", "due_date": (delivered.date() + timedelta(days=30)).isoformat(),
         "host": host, "seq": seq, "prev_hash": prev,
     }
+    if n >= 10:
+        cells = hashlib.sha256(f"fingerprint {eid}".encode()).digest() * 32
+        fingerprint = "fp1:128x128:" + base64.b64encode(cells).decode()
+        e = {k: v for k, v in list(e.items())[:15]} | {"image_fingerprint": fingerprint} | dict(list(e.items())[15:])
+    return e
 
 
 def write_segment(out, host, key, numbers, start):
@@ -80,7 +86,7 @@ def write_segment(out, host, key, numbers, start):
     with open(os.path.join(out, host + ".jsonl"), "w", encoding="utf-8") as f:
         for seq, n in enumerate(numbers, start=1):
             e = event(n, host, seq, prev, start)
-            assert list(e) == FIELDS
+            assert list(e) == (FIELDS if e["v"] == 2 else FIELDS[:15] + ["image_fingerprint"] + FIELDS[15:])
             body = canonical(e)
             digest = hashlib.sha256(body.encode()).hexdigest()
             signature = base64.b64encode(key.sign(EVENT_PREFIX + body.encode())).decode()

@@ -1,5 +1,6 @@
 // Role: the one text form of a royalty event and its seal. A line is a JSON object with the keys
-// below, in this order, no whitespace, integers in plain decimal, strings with minimal escaping
+// below, in this order (format 3 adds `image_fingerprint` after `output_sha256`; format 2, written
+// before fingerprints were recorded, has none and stays valid), no whitespace, integers in plain decimal, strings with minimal escaping
 // (`\"`, `\\`, and `\b \f \n \r \t` / `\u00XX` for control characters; everything else raw UTF-8).
 // The *body* is the object up to `prev_hash`; `hash` is SHA-256 over the body's bytes, and
 // `signature` the host's Ed25519 signature over `twinrender.ledger.event.v2\n` + the body's bytes.
@@ -32,8 +33,10 @@ enum LineDefect: Error, Equatable {
 }
 
 enum CanonicalLine {
-    /// Value of the leading `v` member: the line format's version.
-    static let formatVersion = 2
+    /// Value of the leading `v` member of a line without an image fingerprint.
+    static let formatWithoutFingerprint = 2
+    /// Value of the leading `v` member of a line with one: every line the daemon writes now.
+    static let formatWithFingerprint = 3
 
     /// What the host signs in front of an event body (domain separation from signed heads).
     static let signaturePrefix = "twinrender.ledger.event.v2\n"
@@ -41,13 +44,14 @@ enum CanonicalLine {
     /// The canonical object without `hash` and `signature`, as text.
     static func body(of e: RoyaltyEvent) -> String {
         var out = CanonicalJSON()
-        out.int("v", formatVersion)
+        out.int("v", e.imageFingerprint == nil ? formatWithoutFingerprint : formatWithFingerprint)
         out.string("event_id", e.eventID); out.string("job", e.job); out.int("image_index", e.imageIndex)
         out.string("twin", e.twin); out.string("model", e.model); out.string("licensee", e.licensee)
         out.string("order_signer", e.orderSigner); out.string("order_sha256", e.orderSHA256)
         out.string("grant", e.grant); out.string("grant_hash", e.grantHash); out.string("purpose", e.purpose)
         out.string("territory", e.territory); out.string("delivered_at", e.deliveredAt.description)
         out.string("output_sha256", e.outputSHA256)
+        if let fingerprint = e.imageFingerprint { out.string("image_fingerprint", fingerprint) }
         out.string("watermark_payload", RoyaltyEvent.watermarkPayloadHex(e.watermarkPayload))
         out.int("amount", e.amount); out.int("commission_basis_points", e.commissionBasisPoints)
         out.int("agency_commission", e.agencyCommission); out.string("currency", e.currency)
@@ -93,7 +97,13 @@ enum CanonicalLine {
         case .failure(let defect): return .failure(defect)
         case .success(let decoded): wire = decoded
         }
-        guard wire.v == formatVersion else { return .failure(.malformed("format version \(wire.v), expected \(formatVersion)")) }
+        switch (wire.v, wire.image_fingerprint) {
+        case (formatWithoutFingerprint, nil), (formatWithFingerprint, .some): break
+        case (formatWithoutFingerprint, .some): return .failure(.malformed("format version 2 has no image_fingerprint"))
+        case (formatWithFingerprint, nil): return .failure(.malformed("missing field image_fingerprint"))
+        default:
+            return .failure(.malformed("format version \(wire.v), expected \(formatWithoutFingerprint) or \(formatWithFingerprint)"))
+        }
         guard let deliveredAt = UTCTimestamp(iso8601: wire.delivered_at) else {
             return .failure(.malformed("delivered_at is not YYYY-MM-DDTHH:MM:SSZ"))
         }
@@ -110,7 +120,7 @@ enum CanonicalLine {
             eventID: wire.event_id, job: wire.job, imageIndex: wire.image_index, twin: wire.twin, model: wire.model,
             licensee: wire.licensee, orderSigner: wire.order_signer, orderSHA256: wire.order_sha256, grant: wire.grant,
             grantHash: wire.grant_hash, purpose: wire.purpose, territory: wire.territory, deliveredAt: deliveredAt,
-            outputSHA256: wire.output_sha256, watermarkPayload: payload, amount: wire.amount,
+            outputSHA256: wire.output_sha256, imageFingerprint: wire.image_fingerprint, watermarkPayload: payload, amount: wire.amount,
             commissionBasisPoints: wire.commission_basis_points, agencyCommission: wire.agency_commission,
             currency: wire.currency, dueDate: dueDate, host: wire.host, seq: wire.seq, prevHash: wire.prev_hash,
             hash: wire.hash, signature: signature)
@@ -149,6 +159,7 @@ enum CanonicalLine {
         }
         if !isCurrencyCode(e.currency) { return "currency is not three uppercase letters" }
         if !isLowerHex(e.orderSHA256, count: 64) { return "order_sha256 is not 64 lowercase hex digits" }
+        if let fingerprint = e.imageFingerprint, !isFingerprintText(fingerprint) { return "image_fingerprint has characters outside +/=:._- and alphanumerics" }
         if !HostName.isValid(e.host) { return "host is not a valid host name" }
         if e.seq < 1 { return "seq must start at 1" }
         if !isLowerHex(e.prevHash, count: 64) { return "prev_hash is not 64 lowercase hex digits" }
@@ -161,7 +172,7 @@ enum CanonicalLine {
         let event_id: String, job: String, image_index: Int, twin: String, model: String, licensee: String
         let order_signer: String, order_sha256: String
         let grant: String, grant_hash: String, purpose: String, territory: String, delivered_at: String
-        let output_sha256: String, watermark_payload: String, amount: Int64, commission_basis_points: Int
+        let output_sha256: String, image_fingerprint: String?, watermark_payload: String, amount: Int64, commission_basis_points: Int
         let agency_commission: Int64, currency: String, due_date: String, host: String, seq: Int64
         let prev_hash: String, hash: String, signature: String
     }

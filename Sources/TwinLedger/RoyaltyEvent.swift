@@ -46,6 +46,10 @@ public struct RoyaltyEvent: Sendable, Hashable {
     public let deliveredAt: UTCTimestamp
     /// SHA-256 of the delivered image file, 64 lowercase hex digits.
     public let outputSHA256: String
+    /// Perceptual fingerprint of the delivered image (TwinImaging's `ImageFingerprint` text form),
+    /// which lets `verify` tell an edited copy from a different picture carrying this image's
+    /// mark; nil on lines of format version 2, written before fingerprints were recorded.
+    public let imageFingerprint: String?
     /// The 64-bit payload embedded in the image's invisible watermark: see ``watermarkPayload(eventID:)``.
     public let watermarkPayload: UInt64
     /// Gross royalty in minor units of `currency`.
@@ -108,13 +112,14 @@ public struct RoyaltyEvent: Sendable, Hashable {
     /// Memberwise; values are trusted (the ledger builds events from validated drafts or checked lines).
     init(eventID: String, job: String, imageIndex: Int, twin: String, model: String, licensee: String,
          orderSigner: String, orderSHA256: String, grant: String, grantHash: String, purpose: String,
-         territory: String, deliveredAt: UTCTimestamp, outputSHA256: String, watermarkPayload: UInt64,
-         amount: Int64, commissionBasisPoints: Int, agencyCommission: Int64, currency: String,
+         territory: String, deliveredAt: UTCTimestamp, outputSHA256: String, imageFingerprint: String?,
+         watermarkPayload: UInt64, amount: Int64, commissionBasisPoints: Int, agencyCommission: Int64, currency: String,
          dueDate: CalendarDate, host: String, seq: Int64, prevHash: String, hash: String, signature: Data) {
         self.eventID = eventID; self.job = job; self.imageIndex = imageIndex; self.twin = twin
         self.model = model; self.licensee = licensee; self.orderSigner = orderSigner; self.orderSHA256 = orderSHA256
         self.grant = grant; self.grantHash = grantHash; self.purpose = purpose; self.territory = territory
-        self.deliveredAt = deliveredAt; self.outputSHA256 = outputSHA256; self.watermarkPayload = watermarkPayload
+        self.deliveredAt = deliveredAt; self.outputSHA256 = outputSHA256; self.imageFingerprint = imageFingerprint
+        self.watermarkPayload = watermarkPayload
         self.amount = amount; self.commissionBasisPoints = commissionBasisPoints
         self.agencyCommission = agencyCommission; self.currency = currency; self.dueDate = dueDate
         self.host = host; self.seq = seq; self.prevHash = prevHash; self.hash = hash; self.signature = signature
@@ -125,9 +130,9 @@ public struct RoyaltyEvent: Sendable, Hashable {
         RoyaltyEvent(eventID: eventID, job: job, imageIndex: imageIndex, twin: twin, model: model, licensee: licensee,
                      orderSigner: orderSigner, orderSHA256: orderSHA256, grant: grant, grantHash: grantHash,
                      purpose: purpose, territory: territory, deliveredAt: deliveredAt, outputSHA256: outputSHA256,
-                     watermarkPayload: watermarkPayload, amount: amount, commissionBasisPoints: commissionBasisPoints,
-                     agencyCommission: agencyCommission, currency: currency, dueDate: dueDate, host: host, seq: seq,
-                     prevHash: prevHash, hash: hash, signature: signature)
+                     imageFingerprint: imageFingerprint, watermarkPayload: watermarkPayload, amount: amount,
+                     commissionBasisPoints: commissionBasisPoints, agencyCommission: agencyCommission, currency: currency,
+                     dueDate: dueDate, host: host, seq: seq, prevHash: prevHash, hash: hash, signature: signature)
     }
 }
 
@@ -151,6 +156,9 @@ public struct RoyaltyEventDraft: Sendable, Hashable {
     public var deliveredAt: UTCTimestamp
     /// SHA-256 of the delivered image file, 64 lowercase hex digits.
     public var outputSHA256: String
+    /// Perceptual fingerprint of the delivered image (opaque to the ledger: 1...8192 bytes of
+    /// letters, digits and `+/=:._-`); nil writes a format-2 line without one.
+    public var imageFingerprint: String?
     /// Gross royalty in minor units, `>= 0`.
     public var amount: Int64
     /// The agency's share in basis points, 0...10000; the ledger computes the commission from it.
@@ -162,12 +170,13 @@ public struct RoyaltyEventDraft: Sendable, Hashable {
     /// Memberwise initializer; validation happens on append.
     public init(job: String, imageIndex: Int, twin: String, model: String, licensee: String, orderSigner: String,
                 orderSHA256: String, grant: String, grantHash: String, purpose: String, territory: String,
-                deliveredAt: UTCTimestamp, outputSHA256: String, amount: Int64, commissionBasisPoints: Int,
-                currency: String, paymentDays: Int) {
+                deliveredAt: UTCTimestamp, outputSHA256: String, imageFingerprint: String? = nil, amount: Int64,
+                commissionBasisPoints: Int, currency: String, paymentDays: Int) {
         self.job = job; self.imageIndex = imageIndex; self.twin = twin; self.model = model
         self.licensee = licensee; self.orderSigner = orderSigner; self.orderSHA256 = orderSHA256
         self.grant = grant; self.grantHash = grantHash; self.purpose = purpose; self.territory = territory
-        self.deliveredAt = deliveredAt; self.outputSHA256 = outputSHA256; self.amount = amount
+        self.deliveredAt = deliveredAt; self.outputSHA256 = outputSHA256; self.imageFingerprint = imageFingerprint
+        self.amount = amount
         self.commissionBasisPoints = commissionBasisPoints; self.currency = currency; self.paymentDays = paymentDays
     }
 
@@ -190,6 +199,9 @@ public struct RoyaltyEventDraft: Sendable, Hashable {
         for (name, value) in [("order_sha256", orderSHA256), ("output_sha256", outputSHA256)] {
             guard isLowerHex(value, count: 64) else { throw LedgerError.invalidDraft("\(name) must be 64 lowercase hex digits") }
         }
+        if let imageFingerprint, !isFingerprintText(imageFingerprint) {
+            throw LedgerError.invalidDraft("image_fingerprint must be 1...8192 bytes of letters, digits and +/=:._-")
+        }
         guard amount >= 0 else { throw LedgerError.invalidDraft("amount must be >= 0, got \(amount)") }
         guard (0...10_000).contains(commissionBasisPoints) else {
             throw LedgerError.invalidDraft("commission_basis_points must be in 0...10000, got \(commissionBasisPoints)")
@@ -207,15 +219,16 @@ public struct RoyaltyEventDraft: Sendable, Hashable {
         RoyaltyEvent(eventID: eventID, job: job, imageIndex: imageIndex, twin: twin, model: model, licensee: licensee,
                      orderSigner: orderSigner, orderSHA256: orderSHA256, grant: grant, grantHash: grantHash,
                      purpose: purpose, territory: territory, deliveredAt: deliveredAt, outputSHA256: outputSHA256,
-                     watermarkPayload: watermarkPayload, amount: amount, commissionBasisPoints: commissionBasisPoints,
-                     agencyCommission: RoyaltyEvent.agencyCommission(amount: amount, basisPoints: commissionBasisPoints),
+                     imageFingerprint: imageFingerprint, watermarkPayload: watermarkPayload, amount: amount,
+                     commissionBasisPoints: commissionBasisPoints, agencyCommission: RoyaltyEvent.agencyCommission(amount: amount, basisPoints: commissionBasisPoints),
                      currency: currency, dueDate: deliveredAt.calendarDate.adding(days: paymentDays),
                      host: "", seq: 0, prevHash: "", hash: "", signature: Data())
     }
 
     /// The first content field where `event` differs from this draft (delivery time and host
-    /// excepted: a re-delivery after a crash happens later, maybe elsewhere), or nil when they
-    /// describe the same delivery.
+    /// excepted: a re-delivery after a crash happens later, maybe elsewhere; the fingerprint too,
+    /// since it derives from the image `output_sha256` already pins and a line written before
+    /// fingerprints existed has none), or nil when they describe the same delivery.
     func conflictingField(with event: RoyaltyEvent) -> String? {
         let pairs: [(String, Bool)] = [
             ("job", job == event.job), ("image_index", imageIndex == event.imageIndex),
@@ -244,6 +257,12 @@ func isLowerHex(_ text: String, count: Int) -> Bool {
 
 func isCurrencyCode(_ text: String) -> Bool {
     text.utf8.count == 3 && text.utf8.allSatisfy { (65...90).contains($0) }
+}
+
+func isFingerprintText(_ text: String) -> Bool {
+    (1...8192).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+        (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || "+/=:._-".utf8.contains(byte)
+    }
 }
 
 func isPlainText(_ text: String) -> Bool {

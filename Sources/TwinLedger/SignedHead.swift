@@ -29,6 +29,9 @@ public struct SignedHead: Sendable, Hashable {
     /// Ed25519 signature by the host's key (64 bytes).
     public let signature: Data
 
+    /// Value of the head's leading `v` member.
+    static let formatVersion = 2
+
     /// What the host signs in front of the head's body.
     static let signaturePrefix = "twinrender.ledger.head.v2\n"
 
@@ -56,7 +59,7 @@ public struct SignedHead: Sendable, Hashable {
     /// The canonical object without `signature`.
     private var body: String {
         var out = CanonicalJSON()
-        out.int("v", CanonicalLine.formatVersion); out.string("host", host); out.int("seq", seq)
+        out.int("v", SignedHead.formatVersion); out.string("host", host); out.int("seq", seq)
         out.string("hash", hash); out.int("size", size); out.string("time", time.description)
         return out.text
     }
@@ -71,7 +74,7 @@ public struct SignedHead: Sendable, Hashable {
         struct Wire: Decodable { let v: Int; let host: String; let seq: Int64; let hash: String; let size: Int64; let time: String; let signature: String }
         guard bytes.last == UInt8(ascii: "\n"),
               let wire = try? JSONDecoder().decode(Wire.self, from: Data(bytes.dropLast())),
-              wire.v == CanonicalLine.formatVersion, wire.seq >= 0, wire.size >= 0, (wire.seq == 0) == (wire.size == 0),
+              wire.v == SignedHead.formatVersion, wire.seq >= 0, wire.size >= 0, (wire.seq == 0) == (wire.size == 0),
               wire.seq == 0 ? wire.hash == RoyaltyEvent.genesisHash : isLowerHex(wire.hash, count: 64),
               let time = UTCTimestamp(iso8601: wire.time),
               let signature = Data(base64Encoded: wire.signature), signature.count == 64

@@ -121,9 +121,40 @@ struct VerifyTests {
         #expect(pngStatus == 0)
         #expect(pngJSON["exact_file"] as? Bool == false)
         #expect((pngJSON["event"] as? [String: Any])?["job"] as? String == "verify-job")
+        let picture = try #require(pngJSON["picture"] as? [String: Any])
+        #expect(picture["is_copy"] as? Bool == true)
+        #expect((picture["correlation"] as? Double ?? 0) > 0.99)
         let text = try TwinRenderBinary.run(["verify", png.path, "--config", fixture.configURL.path])
-        #expect(text.output.contains("an altered copy"))
+        #expect(text.output.contains("an edited copy of the delivered image"), "\(text.output)")
+        #expect(text.output.contains("picture    an edited copy of the delivered image: detail correlation"))
         #expect(text.output.contains("xmp        none"))
+    }
+
+    @Test("a delivery's mark embedded into a different picture: transplanted_mark, exit 5, never a clean trace")
+    func transplantedMark() throws {
+        let fixture = try delivered()
+        defer { fixture.remove() }
+        let events = fixture.ledgerEvents()
+        let event = try #require(events.first { $0["image_index"] as? Int == 0 })
+        let payloadHex = try #require(event["watermark_payload"] as? String)
+        let payload = try #require(UInt64(payloadHex, radix: 16))
+        #expect((event["image_fingerprint"] as? String)?.hasPrefix("fp1:128x128:") == true)
+        #expect((event["image_fingerprint"] as? String)?.count == "fp1:128x128:".count + 4096)
+        var image = try plainImage(seed: 11)
+        _ = try InvisibleWatermark().embed(into: &image, payload: payload)
+        let forged = fixture.root.appendingPathComponent("forged.png")
+        try PNGCodec.encode(image, metadata: nil).write(to: forged)
+
+        let (status, json) = try verifyJSON([forged.path, "--config", fixture.configURL.path])
+        #expect(status == 5)
+        #expect(json["outcome"] as? String == "transplanted_mark")
+        #expect((json["event"] as? [String: Any])?["job"] as? String == "verify-job")
+        let picture = try #require(json["picture"] as? [String: Any])
+        #expect(picture["is_copy"] as? Bool == false)
+        let text = try TwinRenderBinary.run(["verify", forged.path, "--config", fixture.configURL.path])
+        #expect(text.status == 5)
+        #expect(text.output.contains("but this is a DIFFERENT PICTURE carrying that image's mark"), "\(text.output)")
+        #expect(text.output.contains("result     transplanted_mark (exit 5)"))
     }
 
     @Test("metadata copied onto another delivery's pixels: pixels win, the mismatch is reported")

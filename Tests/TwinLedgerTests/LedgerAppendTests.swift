@@ -27,20 +27,56 @@ import Testing
         let event = try ledger.append(sampleDraft())
         let line = try #require(try segmentLines(ledger.segmentURL).first)
         let keys = ["v", "event_id", "job", "image_index", "twin", "model", "licensee", "order_signer", "order_sha256",
-                    "grant", "grant_hash", "purpose", "territory", "delivered_at", "output_sha256", "watermark_payload",
-                    "amount", "commission_basis_points", "agency_commission", "currency", "due_date", "host", "seq",
+                    "grant", "grant_hash", "purpose", "territory", "delivered_at", "output_sha256", "image_fingerprint",
+                    "watermark_payload", "amount", "commission_basis_points", "agency_commission", "currency", "due_date", "host", "seq",
                     "prev_hash", "hash", "signature"]
         let positions = keys.map { line.range(of: "\"\($0)\":")!.lowerBound }
         #expect(positions == positions.sorted())
         #expect(line.contains("\"delivered_at\":\"2026-03-05T10:00:00Z\""))
         #expect(line.contains("\"due_date\":\"2026-04-04\""))
-        #expect(line.hasPrefix("{\"v\":2,"))
+        #expect(line.hasPrefix("{\"v\":3,"))
+        #expect(line.contains("\"image_fingerprint\":\"\(sampleFingerprint)\""))
         #expect(line.contains("\"amount\":1250,\"commission_basis_points\":2000,\"agency_commission\":250,\"currency\":\"EUR\""))
         #expect(line.contains("\"order_signer\":\"party:hm\",\"order_sha256\":\"\(sha256Hex("order job-1"))\""))
         #expect(event.orderSigner == "party:hm" && event.orderSHA256 == sha256Hex("order job-1"))
         #expect(line.hasSuffix("\"signature\":\"\(event.signature.base64EncodedString())\"}"))
         #expect(line.contains("\"watermark_payload\":\"\(RoyaltyEvent.watermarkPayloadHex(event.watermarkPayload))\""))
         #expect(event.net == 1000)
+    }
+
+    @Test func lineWithoutFingerprintIsFormatTwoAndStillReads() throws {
+        let dir = try makeTempDirectory()
+        let (old, new, lines) = try { () throws -> (RoyaltyEvent, RoyaltyEvent, [String]) in
+            let ledger = try openLedger(dir, host: "h")
+            let old = try ledger.append(sampleDraft(job: "old", fingerprint: nil))
+            let new = try ledger.append(sampleDraft(job: "new"))
+            return (old, new, try segmentLines(ledger.segmentURL))
+        }()
+        #expect(lines[0].hasPrefix("{\"v\":2,") && !lines[0].contains("image_fingerprint"))
+        #expect(lines[1].hasPrefix("{\"v\":3,"))
+        let reopened = try openLedger(dir, host: "h")
+        #expect(try reopened.append(sampleDraft(job: "old", fingerprint: nil)) == old)
+        #expect(old.imageFingerprint == nil && new.imageFingerprint == sampleFingerprint)
+        for (index, line) in lines.enumerated() {
+            guard case .success(let decoded) = CanonicalLine.decode(ArraySlice(line.utf8)) else {
+                Issue.record("line \(index + 1) did not decode"); continue
+            }
+            #expect(decoded == (index == 0 ? old : new))
+        }
+    }
+
+    @Test func fingerprintMustMatchTheFormatVersion() throws {
+        let ledger = try openLedger(makeTempDirectory(), host: "h")
+        _ = try ledger.append(sampleDraft())
+        let line = try #require(try segmentLines(ledger.segmentURL).first)
+        let relabelled = line.replacingOccurrences(of: "{\"v\":3,", with: "{\"v\":2,")
+        #expect(CanonicalLine.decode(ArraySlice(relabelled.utf8)) == .failure(.malformed("format version 2 has no image_fingerprint")))
+        let stripped = line.replacingOccurrences(of: "\"image_fingerprint\":\"\(sampleFingerprint)\",", with: "")
+        #expect(CanonicalLine.decode(ArraySlice(stripped.utf8)) == .failure(.malformed("missing field image_fingerprint")))
+        let swapped = line.replacingOccurrences(of: sampleFingerprint, with: "fp1:64x64:" + sampleFingerprint.dropFirst(12))
+        #expect(CanonicalLine.decode(ArraySlice(swapped.utf8)) == .failure(.hashMismatch))
+        #expect(throws: LedgerError.self) { try ledger.append(sampleDraft(job: "bad", fingerprint: "fp1 with spaces")) }
+        #expect(throws: LedgerError.self) { try ledger.append(sampleDraft(job: "long", fingerprint: String(repeating: "A", count: 8193))) }
     }
 
     @Test func idsAndPayloadsAreDeterministicAndDistinct() {

@@ -81,15 +81,19 @@ func sha256Hex(_ text: String) -> String {
     SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
 }
 
+/// An image fingerprint in TwinImaging's text form (the ledger treats it as opaque text).
+let sampleFingerprint = "fp1:128x128:" + Data((0..<1024).map { UInt8($0 % 251) }).base64EncodedString()
+
 func sampleDraft(job: String = "job-1", image: Int = 0, model: String = "model:ada", licensee: String = "hm",
                  grant: String = "grant-1", purpose: String = "ecommerce", territory: String = "EU",
                  at deliveredAt: UTCTimestamp = march5(), amount: Int64 = 12_50, basisPoints: Int = 2000,
-                 currency: String = "EUR", paymentDays: Int = 30) -> RoyaltyEventDraft {
+                 currency: String = "EUR", paymentDays: Int = 30,
+                 fingerprint: String? = sampleFingerprint) -> RoyaltyEventDraft {
     RoyaltyEventDraft(
         job: job, imageIndex: image, twin: "twin:ada-v1", model: model, licensee: licensee,
         orderSigner: "party:\(licensee)", orderSHA256: sha256Hex("order \(job)"), grant: grant,
         grantHash: String(repeating: "ab", count: 32), purpose: purpose, territory: territory,
-        deliveredAt: deliveredAt, outputSHA256: String(repeating: "0f", count: 32),
+        deliveredAt: deliveredAt, outputSHA256: String(repeating: "0f", count: 32), imageFingerprint: fingerprint,
         amount: amount, commissionBasisPoints: basisPoints, currency: currency, paymentDays: paymentDays)
 }
 

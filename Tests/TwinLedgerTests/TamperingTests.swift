@@ -36,7 +36,7 @@ import Testing
             eventID: e.eventID, job: e.job, imageIndex: e.imageIndex, twin: e.twin, model: e.model,
             licensee: licensee ?? e.licensee, orderSigner: e.orderSigner, orderSHA256: e.orderSHA256, grant: e.grant,
             grantHash: e.grantHash, purpose: e.purpose, territory: e.territory, deliveredAt: e.deliveredAt,
-            outputSHA256: e.outputSHA256, watermarkPayload: e.watermarkPayload, amount: amount ?? e.amount,
+            outputSHA256: e.outputSHA256, imageFingerprint: e.imageFingerprint, watermarkPayload: e.watermarkPayload, amount: amount ?? e.amount,
             commissionBasisPoints: e.commissionBasisPoints,
             agencyCommission: RoyaltyEvent.agencyCommission(amount: amount ?? e.amount, basisPoints: e.commissionBasisPoints),
             currency: e.currency, dueDate: e.dueDate, host: e.host, seq: e.seq, prevHash: prevHash ?? e.prevHash,

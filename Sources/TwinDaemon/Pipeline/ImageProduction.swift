@@ -1,7 +1,8 @@
 // Role: makes the image files of a job attempt: renders every image that has no file (new ones
 // under the claim-time grant, lost ones under their original grant), draws the visible label when
-// the host or the grant asks for it, embeds the invisible watermark, encodes the PNG with its
-// provenance metadata, adds the signed C2PA manifest when the host has a certificate, and stages
+// the host or the grant asks for it, embeds the invisible watermark, takes the perceptual
+// fingerprint the royalty event records, encodes the PNG with its provenance metadata, adds the
+// signed C2PA manifest when the host has a certificate, and stages
 // it in out/ (fsynced) under the spool's staging name.
 // Reference: README "Delivered images"; docs/watermark.md.
 // Failure modes: shutdown stops a render (`.cancelled`); labelling, marking and encoding failures
@@ -32,12 +33,12 @@ struct ImageProduction {
     func renderMissing(_ plan: DeliveryPlan, spec: JobSpec, job: ClaimedJob, into staged: StagedImages, cancel: CancelFlag) throws -> Result {
         for (index, url) in plan.stagedCommitted.sorted(by: { $0.key < $1.key }) {
             staged.add(index: index, stagingURL: url, finalURL: context.spool.finalImageURL(job: job.id, index: index),
-                       sha256: plan.committed[index]!.outputSHA256, committed: true)
+                       sha256: plan.committed[index]!.outputSHA256, fingerprint: nil, committed: true)
         }
         let work = plan.pending.map { ($0, plan.grant) } + plan.lost.map { ($0, plan.restoreGrants[plan.committed[$0]!.grant]) }
         for (index, grant) in work.sorted(by: { $0.0 < $1.0 }) {
             guard let grant else { continue }
-            guard let unsigned = try render(spec, job: job, index: index, grant: grant, cancel: cancel) else { return .cancelled }
+            guard let (unsigned, fingerprint) = try render(spec, job: job, index: index, grant: grant, cancel: cancel) else { return .cancelled }
             let png = try signed(unsigned, spec, job: job, index: index, grant: grant)
             let sha = SHA256.hash(data: png).map { String(format: "%02x", $0) }.joined()
             let recorded = plan.committed[index]
@@ -47,7 +48,7 @@ struct ImageProduction {
             }
             let url = try stage(png, job: job, index: index)
             staged.add(index: index, stagingURL: url, finalURL: context.spool.finalImageURL(job: job.id, index: index),
-                       sha256: sha, committed: recorded != nil)
+                       sha256: sha, fingerprint: fingerprint.encoded, committed: recorded != nil)
         }
         return .staged
     }
@@ -63,8 +64,8 @@ struct ImageProduction {
         return url
     }
 
-    /// The PNG of image `index`, or nil when shutdown stopped the render.
-    private func render(_ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant, cancel: CancelFlag) throws -> Data? {
+    /// The PNG of image `index` and the fingerprint of its pixels, or nil when shutdown stopped the render.
+    private func render(_ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant, cancel: CancelFlag) throws -> (Data, ImageFingerprint)? {
         let settings = context.settings.get()
         let rgb: RGBImage
         do {
@@ -82,8 +83,9 @@ struct ImageProduction {
             }
             let payload = RoyaltyEvent.watermarkPayload(eventID: RoyaltyEvent.eventID(job: job.id, imageIndex: index))
             try InvisibleWatermark().embed(into: &image, payload: payload)
-            return try PNGCodec.encode(image, metadata: metadata(spec, job: job, index: index, grant: grant, payload: payload),
-                                       compressionLevel: settings.pngCompression)
+            let png = try PNGCodec.encode(image, metadata: metadata(spec, job: job, index: index, grant: grant, payload: payload),
+                                          compressionLevel: settings.pngCompression)
+            return (png, ImageFingerprint(of: image))
         } catch {
             throw PipelineFailure(kind: .permanent, code: "imaging.failed", message: "image \(index): \(error)")
         }

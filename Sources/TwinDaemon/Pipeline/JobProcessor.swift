@@ -117,7 +117,8 @@ final class JobProcessor {
     private func commit(_ plan: DeliveryPlan, spec: JobSpec, job: ClaimedJob, order: VerifiedOrder?, staged: StagedImages) throws {
         for item in staged.items where !item.committed {
             guard let grant = plan.grant else { continue }
-            let draft = RoyaltyDraft.make(spec: spec, index: item.index, grant: grant, sha256: item.sha256, order: order)
+            let draft = RoyaltyDraft.make(spec: spec, index: item.index, grant: grant, sha256: item.sha256,
+                                          fingerprint: item.fingerprint, order: order)
             do {
                 try context.ledger.append(draft, quota: grant.terms.maxImages)
             } catch {

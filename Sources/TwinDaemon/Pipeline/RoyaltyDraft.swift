@@ -12,14 +12,16 @@ enum RoyaltyDraft {
     /// false`): 64 zeros, with an empty `order_signer`.
     static let unsignedOrder = String(repeating: "0", count: 64)
 
-    /// The draft for image `index` of `spec`, delivered now under `grant`.
-    static func make(spec: JobSpec, index: Int, grant: Grant, sha256: String, order: VerifiedOrder?) -> RoyaltyEventDraft {
+    /// The draft for image `index` of `spec`, delivered now under `grant`; `fingerprint` is the
+    /// delivered pixels' `ImageFingerprint` text.
+    static func make(spec: JobSpec, index: Int, grant: Grant, sha256: String, fingerprint: String?,
+                     order: VerifiedOrder?) -> RoyaltyEventDraft {
         let terms = grant.terms
         return RoyaltyEventDraft(
             job: spec.id, imageIndex: index, twin: spec.twin, model: grant.assigner, licensee: spec.licensee,
             orderSigner: order?.signer ?? "", orderSHA256: order?.sha256 ?? unsignedOrder,
             grant: grant.uid, grantHash: grant.sha256, purpose: spec.purpose, territory: spec.territory,
-            deliveredAt: UTCTimestamp(Date()), outputSHA256: sha256, amount: Int64(terms.feeMinorUnits),
+            deliveredAt: UTCTimestamp(Date()), outputSHA256: sha256, imageFingerprint: fingerprint, amount: Int64(terms.feeMinorUnits),
             commissionBasisPoints: terms.commissionBasisPoints, currency: terms.currency, paymentDays: terms.paymentDays)
     }
 }

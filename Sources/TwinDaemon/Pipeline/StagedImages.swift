@@ -18,6 +18,9 @@ final class StagedImages {
         let stagingURL: URL
         let finalURL: URL
         let sha256: String
+        /// The delivered pixels' `ImageFingerprint` text (nil for a leftover whose event is
+        /// already committed: it needs no new event).
+        let fingerprint: String?
         /// True once its royalty event is in the ledger: from then on the file must be delivered.
         var committed: Bool
     }
@@ -25,8 +28,9 @@ final class StagedImages {
     private(set) var items: [Item] = []
 
     /// Records a staged file.
-    func add(index: Int, stagingURL: URL, finalURL: URL, sha256: String, committed: Bool) {
-        items.append(Item(index: index, stagingURL: stagingURL, finalURL: finalURL, sha256: sha256, committed: committed))
+    func add(index: Int, stagingURL: URL, finalURL: URL, sha256: String, fingerprint: String?, committed: Bool) {
+        items.append(Item(index: index, stagingURL: stagingURL, finalURL: finalURL, sha256: sha256,
+                          fingerprint: fingerprint, committed: committed))
     }
 
     /// Marks image `index` as committed (its event is in the ledger).

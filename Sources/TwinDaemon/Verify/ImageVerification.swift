@@ -1,7 +1,9 @@
 // Role: `twinrender verify IMAGE`: decode an image's invisible watermark and provenance metadata
 // (TwinImaging's `ImageInspector`), look the 64-bit payload up in the royalty ledger (TwinLedger's
-// tolerant `events(watermarkPayload:)`), compare the file's SHA-256 with the delivered original's
-// and the XMP fields with the ledger's, and render the result as text or one JSON object.
+// tolerant `events(watermarkPayload:)`), compare the file's SHA-256 with the delivered original's,
+// register a file that differs against the delivered image's perceptual fingerprint (an edited
+// copy, or a different picture carrying the mark?), compare the XMP fields with the ledger's,
+// and render the result as text or one JSON object.
 // The CLI only resolves where the ledger is and prints; every decision is made here.
 // Failure modes: nothing throws. An unreadable, non-image or malformed file is outcome
 // `unreadable` with a one-line reason; a missing config or ledger directory is
@@ -78,6 +80,10 @@ public struct ImageVerification: Sendable {
         case ledgerUnavailable = "ledger_unavailable"
         /// The file could not be read or is not a valid PNG/JPEG. Exit 4.
         case unreadable
+        /// A watermark was found and its payload is in the ledger, but the picture is not the
+        /// delivered image or an edited copy of it: the mark was copied onto a different picture.
+        /// Never a clean trace. Exit 5.
+        case transplantedMark = "transplanted_mark"
 
         public var exitCode: Int32 {
             switch self {
@@ -86,6 +92,7 @@ public struct ImageVerification: Sendable {
             case .notInLedger: 2
             case .ledgerUnavailable: 3
             case .unreadable: 4
+            case .transplantedMark: 5
             }
         }
     }
@@ -116,6 +123,14 @@ public struct ImageVerification: Sendable {
         public var exactFile: Bool
     }
 
+    /// How the file's pixels compare with the delivered image's recorded fingerprint.
+    public struct PictureComparison: Sendable {
+        /// The best registration found (orientation, scale, correlation, overlap).
+        public var match: FingerprintMatch
+        /// Whether that makes the file an edited copy of the delivered image.
+        public var isCopy: Bool { match.isCopy }
+    }
+
     /// An XMP property that says something other than the ledger event.
     public struct Disagreement: Sendable, Equatable {
         /// Qualified XMP name, e.g. `twinrender:JobID`.
@@ -143,6 +158,9 @@ public struct ImageVerification: Sendable {
     /// Ledger events with the payload, best first (the one whose `output_sha256` is this file's).
     /// Normally zero or one.
     public var matches: [Match] = []
+    /// The file's pixels against the resolved event's fingerprint; nil for the exact delivered file,
+    /// without an event, or when the event's line predates fingerprints (a warning says so).
+    public var picture: PictureComparison?
     /// XMP fields that contradict the resolved event (empty without XMP or without an event).
     public var disagreements: [Disagreement] = []
     /// Things about the file worth knowing that do not change the outcome (e.g. a truncated JPEG,
@@ -237,6 +255,7 @@ public struct ImageVerification: Sendable {
             result.outcome = .resolved
             result.disagreements = disagreements(xmp: report.xmp, event: match.event)
             result.warnings += c2paLedgerWarnings(result.c2pa, event: match.event)
+            if !match.exactFile { comparePicture(data, mark: mark, event: match.event, into: &result) }
         } else {
             result.outcome = lookup.unreadableSegments.isEmpty ? .notInLedger : .ledgerUnavailable
             if !lookup.unreadableSegments.isEmpty { result.ledger.reason = "segments unreadable: " + lookup.unreadableSegments.joined(separator: "; ") }
@@ -265,6 +284,33 @@ public struct ImageVerification: Sendable {
         return expected.compactMap { field, ledger in
             guard let value = c2pa.licence[field], value != ledger else { return nil }
             return "the C2PA licence says \(field) \(value.debugDescription), the ledger says \(ledger.debugDescription)"
+        }
+    }
+
+    /// Registers the file's pixels against the fingerprint `event` recorded of the delivered
+    /// image; a different picture makes the outcome `transplantedMark`.
+    static func comparePicture(_ data: Data, mark: ImageReport.Watermark, event: RoyaltyEvent, into result: inout ImageVerification) {
+        guard let text = event.imageFingerprint, let fingerprint = ImageFingerprint(encoded: text) else {
+            result.warnings.append("the ledger line of event \(event.eventID) records no image fingerprint (format 2): "
+                + "whether this file is an edited copy or a different picture carrying the mark cannot be told")
+            return
+        }
+        guard let image = try? ImageInspector.decode(data).image else { return }
+        let hint = FingerprintGeometryHint(scale: mark.scale, rotationDegrees: mark.rotationDegrees)
+        guard let match = FingerprintMatcher().match(image, against: fingerprint, hint: hint) else {
+            result.warnings.append("this file has too little structure to compare with the delivered image's fingerprint "
+                + "(nearly flat, or a decoder filled most of it in): whether it is a copy cannot be told")
+            return
+        }
+        let comparison = PictureComparison(match: match)
+        result.picture = comparison
+        switch match.verdict {
+        case .copy: break
+        case .different: result.outcome = .transplantedMark
+        case .undetermined:
+            result.warnings.append(String(format: "the picture's detail correlates %.3f with the delivered image's fingerprint: "
+                + "too close to tell an edited copy (from %.2f) from a different picture of the same kind (under %.2f)",
+                match.correlation, match.copyCorrelation, FingerprintMatcher.differentCorrelation))
         }
     }
 
@@ -335,7 +381,12 @@ extension ImageVerification {
         case .resolved:
             let m = match!
             lines.append("\(file): twinrender watermark \(payload) -> job \(m.event.job) image \(m.event.imageIndex), "
-                + (m.exactFile ? "the exact delivered file" : "an altered copy (file differs from the delivered original)"))
+                + (m.exactFile ? "the exact delivered file"
+                   : picture?.isCopy == true ? "an edited copy of the delivered image" : "an altered copy (file differs from the delivered original)"))
+        case .transplantedMark:
+            let m = match!
+            lines.append("\(file): twinrender watermark \(payload) of job \(m.event.job) image \(m.event.imageIndex), "
+                + "but this is a DIFFERENT PICTURE carrying that image's mark (copied or transplanted): not a trace")
         case .notInLedger:
             lines.append("\(file): twinrender watermark \(payload) found, but no event in the ledger carries it")
         case .ledgerUnavailable:
@@ -357,6 +408,7 @@ extension ImageVerification {
             lines.append("  ledger     not consulted: \(ledger.reason ?? "unknown")")
         }
         lines += matchLines()
+        if let picture { lines.append(Self.pictureLine(picture)) }
         if let report { lines += xmpLines(report, payload: payload) }
         if report?.format == "png" { lines += c2paLines() }
         for warning in warnings { lines.append("  WARNING    \(warning)") }
@@ -380,6 +432,23 @@ extension ImageVerification {
                 : "differs from the delivered original (re-encoded, edited or metadata changed); the pixel mark still identifies it"))
         }
         return lines
+    }
+
+    /// The fingerprint comparison, one line.
+    private static func pictureLine(_ picture: PictureComparison) -> String {
+        let m = picture.match
+        var transform = [String]()
+        if m.mirrored { transform.append("mirrored") }
+        if m.quarterTurns != 0 { transform.append("\(m.quarterTurns * 90) deg turn") }
+        transform.append(String(format: "scale %.2f x %.2f", m.scaleX, m.scaleY))
+        let verdict = switch m.verdict {
+        case .copy: "an edited copy of the delivered image"
+        case .different: "NOT the delivered image"
+        case .undetermined: "cannot tell whether this is the delivered image"
+        }
+        return String(format: "  picture    %@: detail correlation %.3f (%dx%d grid; a copy needs %.2f), layout %.3f, over %.0f%% of it (%@)",
+                      verdict, m.correlation, m.comparedGrid, m.comparedGrid, m.copyCorrelation, m.layoutCorrelation,
+                      100 * m.overlap, transform.joined(separator: ", "))
     }
 
     /// The provenance metadata found, and how it agrees with the mark and the ledger.
@@ -461,6 +530,14 @@ extension ImageVerification {
             ])
         } ?? .null
         object["event"] = match.map(Self.eventObject) ?? .null
+        object["picture"] = picture.map { picture in
+            .object(["is_copy": .bool(picture.isCopy), "verdict": .string(picture.match.verdict.rawValue), "correlation": .number(picture.match.correlation),
+                     "layout_correlation": .number(picture.match.layoutCorrelation),
+                     "compared_grid": .integer(Int64(picture.match.comparedGrid)),
+                     "overlap": .number(picture.match.overlap), "mirrored": .bool(picture.match.mirrored),
+                     "quarter_turns": .integer(Int64(picture.match.quarterTurns)),
+                     "scale_x": .number(picture.match.scaleX), "scale_y": .number(picture.match.scaleY)])
+        } ?? .null
         object["other_matches"] = .array(matches.dropFirst().map(Self.eventObject))
         object["warnings"] = .array(warnings.map { .string($0) })
         object["xmp_disagreements"] = .array(disagreements.map {
@@ -481,6 +558,7 @@ extension ImageVerification {
             "purpose": .string(e.purpose), "territory": .string(e.territory), "delivered_at": .string(e.deliveredAt.description),
             "output_sha256": .string(e.outputSHA256), "watermark_payload": .string(RoyaltyEvent.watermarkPayloadHex(e.watermarkPayload)),
             "order_signer": .string(e.orderSigner), "order_sha256": .string(e.orderSHA256),
+            "image_fingerprint": e.imageFingerprint.map { .string($0) } ?? .null,
             "host": .string(e.host), "seq": .integer(e.seq), "segment_file": .string(m.segmentFile),
             "segment_line": .integer(Int64(m.segmentLine)), "exact_file": .bool(m.exactFile),
         ])
