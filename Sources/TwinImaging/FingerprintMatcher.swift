@@ -83,7 +83,7 @@ public struct FingerprintMatcher: Sendable {
     /// Detail correlation on the 64x64 grid from which a candidate counts as a copy. Measured by
     /// `scripts/fingerprint-bench` (docs/watermark.md, "Copy or transplant"): edited copies
     /// score above it, photographs far below, other renders of the same pose up to about 0.86.
-    public static let copyCorrelation = 0.88
+    public static let copyCorrelation = 0.86
     /// The same on the 32x32 grid, for copies kept under ``fineScale`` (thumbnails, whose detail
     /// is coarser and closer between renders of one pose).
     public static let coarseCopyCorrelation = 0.90

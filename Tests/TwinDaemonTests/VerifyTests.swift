@@ -123,7 +123,7 @@ struct VerifyTests {
         #expect((pngJSON["event"] as? [String: Any])?["job"] as? String == "verify-job")
         let picture = try #require(pngJSON["picture"] as? [String: Any])
         #expect(picture["is_copy"] as? Bool == true)
-        #expect((picture["correlation"] as? Double ?? 0) > 0.99)
+        #expect((picture["correlation"] as? Double ?? 0) >= FingerprintMatcher.copyCorrelation)
         let text = try TwinRenderBinary.run(["verify", png.path, "--config", fixture.configURL.path])
         #expect(text.output.contains("an edited copy of the delivered image"), "\(text.output)")
         #expect(text.output.contains("picture    an edited copy of the delivered image: detail correlation"))
