@@ -53,8 +53,10 @@ public final class Daemon {
         let ledger = try startStep("ledger") { try openLedger() }
         let trustAnchors = try startStep("consent.trust_anchors") { try openRegistry() }
         let c2pa = try startStep("provenance.certificate_chain") { try openC2PASigner() }
+        let watermark = try startStep("watermark.key_file") { try WatermarkKeys.watermark(config: config) }
         let stats = DaemonStats()
-        let context = PipelineContext(config: config, spool: spool, model: model, ledger: ledger, trustAnchors: trustAnchors, log: log, stats: stats, c2pa: c2pa)
+        let context = PipelineContext(config: config, spool: spool, model: model, ledger: ledger, trustAnchors: trustAnchors,
+                                      watermark: watermark, log: log, stats: stats, c2pa: c2pa)
         StartupReconciliation(context: context).run()
         let reporter = StatusReporter(spool: spool, stats: stats, health: context.health, log: log, notifier: notifier, modelName: model.name)
         reporter.pruneStaleStateFiles()
@@ -65,6 +67,7 @@ public final class Daemon {
             "workers": .int(config.workers), "threads_per_worker": .int(config.blasThreads),
             "load_seconds": .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000),
             "spool": .string(spool.layout.root.path), "pid": .int(Int(spool.pid)),
+            "watermark_key": .string(watermark.keyIdentifiers[0]),
             "c2pa": .string(c2pa.map { "signing until \(UTCTimestamp($0.validity.upperBound))" } ?? "off"),
         ])
         if EarlyStop.wasRequested {

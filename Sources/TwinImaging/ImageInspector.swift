@@ -26,8 +26,14 @@ public struct ImageReport: Sendable, Equatable, Codable {
         public var codedBits: Int
         /// Estimated scale relative to the marked original.
         public var scale: Double
-        /// Estimated rotation relative to the marked original, degrees.
+        /// Estimated rotation relative to the marked original, degrees (after the quarter turns).
         public var rotationDegrees: Double
+        /// Clockwise quarter turns the image went through since it was marked.
+        public var quarterTurns: Int
+        /// Whether the image was mirrored since it was marked.
+        public var mirrored: Bool
+        /// Identifier of the watermark key that read the mark.
+        public var keyIdentifier: String
     }
 
     /// "png" or "jpeg".
@@ -57,8 +63,8 @@ public struct ImageReport: Sendable, Equatable, Codable {
 public struct ImageInspector: Sendable {
     private let watermark: InvisibleWatermark
 
-    /// An inspector using `watermark`'s detection settings.
-    public init(watermark: InvisibleWatermark = InvisibleWatermark()) {
+    /// An inspector using `watermark`'s keys and detection settings.
+    public init(watermark: InvisibleWatermark) {
         self.watermark = watermark
     }
 
@@ -83,7 +89,8 @@ public struct ImageInspector: Sendable {
         let mark = detection.map {
             ImageReport.Watermark(
                 payloadHex: ProvenanceMetadata.hex($0.payload), payload: $0.payload, confidence: $0.confidence,
-                bitErrors: $0.bitErrors, codedBits: $0.codedBits, scale: $0.scale, rotationDegrees: $0.rotationDegrees)
+                bitErrors: $0.bitErrors, codedBits: $0.codedBits, scale: $0.scale, rotationDegrees: $0.rotationDegrees,
+                quarterTurns: $0.quarterTurns, mirrored: $0.mirrored, keyIdentifier: $0.keyIdentifier)
         }
         let declared = xmp["twinrender:WatermarkPayload"]
         return ImageReport(

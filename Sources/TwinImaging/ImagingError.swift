@@ -1,4 +1,5 @@
-// Role: the one error type of TwinImaging (decoding, encoding, watermark and label arguments).
+// Role: the one error type of TwinImaging (decoding, encoding, watermark keys and arguments, label
+// arguments).
 // Reference: swift-service-lifecycle's `ServiceRunnerError.swift` (a struct over a private enum,
 // built through static members).
 // Failure modes: none of its own; every `detail` names what was wrong, and `limitExceeded` names
@@ -13,6 +14,7 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         case encodingFailed
         case invalidArgument
         case limitExceeded
+        case watermarkKey
     }
 
     private let kind: Kind
@@ -35,6 +37,10 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
     /// A parameter is out of its documented range.
     public static func invalidArgument(_ detail: String) -> ImagingError { .init(.invalidArgument, detail) }
 
+    /// A watermark key file is missing, unreadable, malformed or readable by others
+    /// (`WatermarkKey`).
+    public static func watermarkKey(_ detail: String) -> ImagingError { .init(.watermarkKey, detail) }
+
     /// The input passes one of the `ImagingLimits`: `what` (e.g. "PNG IHDR pixel count") is
     /// `value`, more than `ImagingLimits.<limit>` = `maximum`.
     public static func limitExceeded(_ limit: String, value: Int, maximum: Int, what: String) -> ImagingError {
@@ -53,6 +59,7 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         case .encodingFailed: "encoding failed: \(detail)"
         case .invalidArgument: "invalid argument: \(detail)"
         case .limitExceeded: "input limit exceeded: \(detail)"
+        case .watermarkKey: "watermark key: \(detail)"
         }
     }
 }

@@ -8,8 +8,8 @@
 import Foundation
 import TwinBase
 
-/// What `InvisibleWatermark.detect` found: the payload, whose 24-bit CRC checked, and how
-/// clearly it was read.
+/// What `InvisibleWatermark.detect` found: the payload, whose 24-bit CRC checked, how clearly it
+/// was read, under which key, and what geometry the image went through since it was marked.
 public struct WatermarkDetection: Sendable, Equatable {
     /// The 64-bit payload.
     public var payload: UInt64
@@ -19,10 +19,21 @@ public struct WatermarkDetection: Sendable, Equatable {
     public var codedBits: Int
     /// Height of the synchronisation correlation peak in standard deviations above its mean.
     public var syncScore: Double
-    /// Estimated scale of the image relative to the marked original.
+    /// Estimated scale of the image relative to the marked original (geometric mean of the two
+    /// axes).
     public var scale: Double
-    /// Estimated rotation of the image relative to the marked original, in degrees.
+    /// Estimated rotation of the image relative to the marked original, in degrees, after the
+    /// quarter turns.
     public var rotationDegrees: Double
+    /// Clockwise quarter turns the image went through (0...3).
+    public var quarterTurns: Int
+    /// Whether the image was mirrored (before the turns).
+    public var mirrored: Bool
+    /// Identifier of the key that read the mark (`WatermarkKey.identifier`).
+    public var keyIdentifier: String
+    /// Payload hypotheses tested before this one matched, this one included (the false-positive
+    /// bound is this number times 2^-24).
+    public var hypothesesTried: Int
 
     /// 1 - bitErrors / codedBits: 1 for a perfect read, about 0.5 for noise.
     public var confidence: Double { 1 - Double(bitErrors) / Double(codedBits) }
@@ -40,12 +51,18 @@ public struct WatermarkDetection: Sendable, Equatable {
 /// JPEG 50, before it is returned (else more steps, and at last a stronger mark, down to
 /// `minimumPSNR`). Deterministic: same image and payload, same bytes.
 ///
+/// The layout (which cells carry sync and which carry each code bit, and every cell's sign) is
+/// drawn from a secret `WatermarkKey`: without it a mark can be neither read nor embedded.
+/// Embedding uses the current key; detection tries it and then the previous keys (rotation).
+///
 /// Detection is blind: it high-passes and whitens the luma (`WatermarkResidual`), finds the tile
 /// lattice in the residual's autocorrelation (which gives scale and rotation), folds the
-/// residual onto one tile for each candidate geometry, finds the translation by correlating
-/// with the sync pattern, and Viterbi-decodes the code bits. A payload is reported only if its CRC checks; at most eight
-/// candidates (4 geometries x 2 translations) are tried, so the chance of a false detection on
-/// an unmarked image is about 8 / 2^24 < 1e-6.
+/// residual onto one tile for each candidate geometry, undoes each of the eight turns and
+/// mirrors of the square tile (`TileOrientation`), finds the translation by correlating with
+/// each key's sync pattern, and Viterbi-decodes the code bits. A payload is reported only if
+/// its CRC checks; each (geometry, orientation, key, translation) tried is one hypothesis, and
+/// the chance of a false detection on an unmarked image is at most hypotheses / 2^24
+/// (`maximumHypotheses` bounds it).
 public struct InvisibleWatermark: Sendable {
     /// Tunable parameters; the defaults are the ones measured by `scripts/watermark-bench`.
     public struct Configuration: Sendable, Equatable {
@@ -54,10 +71,6 @@ public struct InvisibleWatermark: Sendable {
         /// Lowest PSNR the closed loop may go down to when a mark does not read back with margin
         /// at `targetPSNR` (default 40.2; never above `targetPSNR`).
         public var minimumPSNR: Double = 40.2
-        /// Largest rotation searched at detection, in degrees (default 5).
-        public var maximumRotationDegrees: Double = 5
-        /// Scales searched at detection (default 0.8...1.25).
-        public var scaleRange: ClosedRange<Double> = 0.8...1.25
 
         /// Defaults.
         public init() {}
@@ -65,15 +78,34 @@ public struct InvisibleWatermark: Sendable {
 
     /// The parameters in use.
     public let configuration: Configuration
-    private let layout = WatermarkLayout.shared
+    /// The current key's layout first, then the previous keys'.
+    private let layouts: [WatermarkLayout]
+    private let aligners: [WatermarkAligner]
 
     /// Smallest image side (pixels) the mark is embedded into or detected in.
     public static let minimumSide = WatermarkLayout.tile
 
-    /// A watermark with `configuration`.
-    public init(configuration: Configuration = Configuration()) {
+    /// A watermark under `key` (embedding and detection) that also reads marks made under
+    /// `previousKeys`.
+    public init(key: WatermarkKey, previousKeys: [WatermarkKey] = [], configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        var seen: Set<String> = []
+        layouts = ([key] + previousKeys).filter { seen.insert($0.identifier).inserted }.map(WatermarkLayout.init(key:))
+        aligners = layouts.map(WatermarkAligner.init(layout:))
     }
+
+    /// Identifiers of the keys detection tries, the current one first.
+    public var keyIdentifiers: [String] { layouts.map(\.keyIdentifier) }
+
+    /// The most payload hypotheses one detection may test: geometry candidates x orientations x
+    /// keys x sync peaks. The chance of a false detection on an unmarked image is at most this
+    /// times 2^-24.
+    public var maximumHypotheses: Int {
+        WatermarkGeometry.maximumCandidates * TileOrientation.all.count * layouts.count * Self.syncPeaksTried
+    }
+
+    /// Sync-correlation peaks tried per folded tile and key.
+    static let syncPeaksTried = 2
 
     /// Embeds `payload` into `image` in place and returns the PSNR (dB) of the result against the
     /// original. Throws `ImagingError.invalidArgument` for images smaller than 64x64.
@@ -90,31 +122,50 @@ public struct InvisibleWatermark: Sendable {
                 "watermark needs at least \(Self.minimumSide)x\(Self.minimumSide) pixels, got \(image.width)x\(image.height)")
         }
         let embedder = WatermarkEmbedder(
-            layout: layout, targetPSNR: configuration.targetPSNR,
+            layout: layouts[0], targetPSNR: configuration.targetPSNR,
             minimumPSNR: min(configuration.targetPSNR, configuration.minimumPSNR))
         return embedder.embed(into: &image, payload: payload)
     }
 
-    /// Looks for a watermark; returns nil when none is found (or the image is under 64x64).
+    /// Looks for a watermark under any of the keys; returns nil when none is found (or the image
+    /// is under 64x64).
     public func detect(in image: RGBImage) -> WatermarkDetection? {
         guard image.width >= Self.minimumSide, image.height >= Self.minimumSide else { return nil }
-        let residual = WatermarkResidual(image: image)
-        let candidates = WatermarkGeometry.candidates(
-            residual: residual, maximumRotationDegrees: configuration.maximumRotationDegrees,
-            scaleRange: configuration.scaleRange)
-        let aligner = WatermarkAligner(layout: layout)
-        for candidate in candidates {
-            let folded = aligner.fold(residual, scale: candidate.scale, rotation: candidate.rotation)
-            for shift in aligner.syncPeaks(folded, count: 2) {
-                let aligned = aligner.align(folded, by: shift.offset)
-                let soft = layout.softBits(cellEstimates: layout.cellEstimates(folded: aligned))
-                guard let payload = PayloadCode.decode(soft: soft) else { continue }
-                let coded = PayloadCode.encode(payload)
-                let errors = zip(soft, coded).filter { ($0.0 > 0) != ($0.1 == 1) }.count
-                return WatermarkDetection(
-                    payload: payload, bitErrors: errors, codedBits: PayloadCode.codedBits,
-                    syncScore: shift.score, scale: candidate.scale,
-                    rotationDegrees: candidate.rotation * 180 / .pi)
+        var level = (luma: WatermarkResidual.luma(of: image), width: image.width, height: image.height)
+        var depth = 0
+        var hypotheses = 0
+        for target in WatermarkGeometry.levels(width: image.width, height: image.height) {
+            while depth < target {
+                level = WatermarkResidual.halved(level.luma, width: level.width, height: level.height)
+                depth += 1
+            }
+            let residual = WatermarkResidual(luma: level.luma, width: level.width, height: level.height)
+            for candidate in WatermarkGeometry.candidates(residual: residual, level: depth) {
+                let folded = WatermarkAligner.fold(residual, inverse: candidate.inverse)
+                if let found = decode(folded, candidate: candidate, hypotheses: &hypotheses) { return found }
+            }
+        }
+        return nil
+    }
+
+    /// Tries every orientation, key and sync peak on one folded tile.
+    private func decode(_ folded: [Double], candidate: WatermarkGeometry.Candidate, hypotheses: inout Int) -> WatermarkDetection? {
+        for orientation in TileOrientation.all {
+            let oriented = orientation.undo(folded)
+            for (layout, aligner) in zip(layouts, aligners) {
+                for shift in aligner.syncPeaks(oriented, count: Self.syncPeaksTried) {
+                    hypotheses += 1
+                    let aligned = aligner.align(oriented, by: shift.offset)
+                    let soft = layout.softBits(cellEstimates: layout.cellEstimates(folded: aligned))
+                    guard let payload = PayloadCode.decode(soft: soft) else { continue }
+                    let coded = PayloadCode.encode(payload)
+                    let errors = zip(soft, coded).filter { ($0.0 > 0) != ($0.1 == 1) }.count
+                    return WatermarkDetection(
+                        payload: payload, bitErrors: errors, codedBits: PayloadCode.codedBits,
+                        syncScore: shift.score, scale: candidate.scale, rotationDegrees: candidate.rotation * 180 / .pi,
+                        quarterTurns: orientation.quarterTurns, mirrored: orientation.mirrored,
+                        keyIdentifier: layout.keyIdentifier, hypothesesTried: hypotheses)
+                }
             }
         }
         return nil

@@ -1,11 +1,11 @@
-// Role: folds a residual onto one watermark tile at a candidate scale/rotation and finds the
+// Role: folds a residual onto one watermark tile through a candidate linear map and finds the
 // tile's translation.
 // Reference: cyclic cross-correlation via FFT (`FFT2D`) with the layout's sync pattern.
 // Failure modes: none: returns the best peaks; a weak peak just fails the payload CRC later.
 
 import Foundation
 
-/// Folds a residual onto one watermark tile under a given scale and rotation, and finds the
+/// Folds a residual onto one watermark tile through a given linear map, and finds the
 /// tile's translation by cyclic correlation with the synchronisation pattern.
 struct WatermarkAligner {
     /// A translation of the folded tile and how far its sync correlation stands out.
@@ -27,15 +27,17 @@ struct WatermarkAligner {
         syncImaginary = imaginary
     }
 
-    /// Maps every residual pixel back through the inverse scale and rotation and accumulates it,
-    /// bilinearly, into a 64x64 tile (modulo 64); returns the zero-mean average per tile pixel.
-    func fold(_ residual: WatermarkResidual, scale: Double, rotation: Double) -> [Double] {
+    /// Maps every residual pixel back through `inverse` (residual pixels → tile pixels, row-major
+    /// 2x2) and accumulates it, bilinearly, into a 64x64 tile (modulo 64); returns the zero-mean
+    /// average per tile pixel.
+    static func fold(_ residual: WatermarkResidual, inverse: (Double, Double, Double, Double)) -> [Double] {
         let tile = WatermarkLayout.tile, mask = tile - 1  // tile is a power of two
         var sums = [Double](repeating: 0, count: tile * tile)
         var weights = [Double](repeating: 0, count: tile * tile)
-        let c = cos(rotation) / scale, s = sin(rotation) / scale
+        let (m00, m01, m10, m11) = inverse
         // Offset keeps coordinates positive so truncation equals floor.
-        let bias = Double(tile * (1 + Int((Double(residual.width + residual.height) / scale) / Double(tile))))
+        let reach = (abs(m00) + abs(m01) + abs(m10) + abs(m11)) * Double(residual.width + residual.height)
+        let bias = Double(tile * (1 + Int(reach / Double(tile))))
         residual.values.withUnsafeBufferPointer { values in
             sums.withUnsafeMutableBufferPointer { sums in
                 weights.withUnsafeMutableBufferPointer { weights in
@@ -43,8 +45,8 @@ struct WatermarkAligner {
                         let row = y * residual.width
                         for x in 0..<residual.width {
                             let value = values[row + x]
-                            let u = c * Double(x) + s * Double(y) + bias
-                            let v = -s * Double(x) + c * Double(y) + bias
+                            let u = m00 * Double(x) + m01 * Double(y) + bias
+                            let v = m10 * Double(x) + m11 * Double(y) + bias
                             let u0 = Int(u), v0 = Int(v)
                             let fu = u - Double(u0), fv = v - Double(v0)
                             let x0 = u0 & mask, y0 = v0 & mask

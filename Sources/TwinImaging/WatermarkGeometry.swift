@@ -1,69 +1,122 @@
-// Role: estimates the scale and rotation an image went through since it was marked, from its
-// residual's autocorrelation.
-// Reference: Kutter, "Watermarking resisting to translation, rotation, and scaling" (SPIE 1998).
-// Failure modes: none: returns candidates in order (the identity always among them).
+// Role: estimates the linear map (scale per axis, rotation, shear) an image went through since it
+// was marked, from its residual's autocorrelation, over a pyramid of 2x-downsampled levels.
+// Reference: Kutter, "Watermarking resisting to translation, rotation, and scaling" (SPIE 1998);
+// Lagrange-Gauss reduction of a 2-D lattice basis (Nguyen and Vallee, "The LLL Algorithm", ch. 2).
+// Failure modes: none: returns candidates in order (the identity always first at level 0).
 
 import Foundation
 
-/// Estimates how an image was scaled and rotated since it was marked, from the autocorrelation
-/// of its residual: the repeated 64-pixel tile puts peaks at the lattice vectors (64, 0) and
-/// (0, 64), moved to s·R(θ)·(64, 0) and s·R(θ)·(0, 64) by a scale s and rotation θ. This is the
-/// self-referencing approach of Kutter, "Watermarking resisting to translation, rotation, and
-/// scaling" (SPIE 1998). Translation is left to the sync correlation (`WatermarkAligner`).
+/// Estimates how an image was scaled, stretched and rotated since it was marked, from the
+/// autocorrelation of its residual: the repeated 64-pixel tile puts peaks at every lattice
+/// vector, and an edit that maps the picture by a linear map M moves the lattice to M·64·Z².
+/// This is the self-referencing approach of Kutter (SPIE 1998), generalised: the strongest
+/// autocorrelation peaks in an annulus (every direction) are paired and each pair is reduced to
+/// the shortest basis of the lattice it generates (Lagrange-Gauss), so a diagonal or a doubled
+/// vector among the peaks still gives the tile's own basis. The basis fixes M up to the eight
+/// symmetries of the square, which `TileOrientation` resolves later, and translation is left to
+/// the sync correlation (`WatermarkAligner`).
+///
+/// Large scales are read on a pyramid: level ℓ is the luma box-downsampled by 2^ℓ, so a copy
+/// upscaled 4x shows the tile at about its own size on level 2.
 enum WatermarkGeometry {
-    /// A scale and rotation (radians) to undo before folding.
+    /// A linear map to undo before folding, on one pyramid level: where one tile step along the
+    /// tile's x and y axes lands in that level's pixels.
     struct Candidate: Equatable {
-        var scale: Double
-        var rotation: Double
+        /// The level's pixel displacement of the tile's lattice vector (64, 0).
+        var axisX: SIMD2<Double>
+        /// The level's pixel displacement of the tile's lattice vector (0, 64).
+        var axisY: SIMD2<Double>
+        /// Pyramid level: the residual it applies to was downsampled by 2^level.
+        var level: Int
+
+        /// No geometric change, at full resolution.
+        static let identity = Candidate(axisX: [64, 0], axisY: [0, 64], level: 0)
+
+        /// Scale of the copy against the original (geometric mean of the two axes).
+        var scale: Double { (abs(axisX.x * axisY.y - axisX.y * axisY.x)).squareRoot() / 64 * Double(1 << level) }
+        /// Rotation of the tile's x axis, radians, folded into [-45°, 45°) (the rest is a turn).
+        var rotation: Double {
+            var angle = atan2(axisX.y, axisX.x)
+            while angle >= .pi / 4 { angle -= .pi / 2 }
+            while angle < -.pi / 4 { angle += .pi / 2 }
+            return angle
+        }
+
+        /// The inverse map, level pixels → tile pixels, as row-major 2x2 (m00, m01, m10, m11).
+        var inverse: (Double, Double, Double, Double) {
+            let det = axisX.x * axisY.y - axisY.x * axisX.y
+            return (64 * axisY.y / det, -64 * axisY.x / det, -64 * axisX.y / det, 64 * axisX.x / det)
+        }
+
+        func isClose(to other: Candidate) -> Bool {
+            guard level == other.level else { return false }
+            // Same lattice: each axis of one is ± an axis of the other.
+            func near(_ u: SIMD2<Double>, _ v: SIMD2<Double>) -> Bool {
+                let tolerance = 0.3
+                return (abs(u.x - v.x) < tolerance && abs(u.y - v.y) < tolerance)
+                    || (abs(u.x + v.x) < tolerance && abs(u.y + v.y) < tolerance)
+            }
+            return (near(axisX, other.axisX) && near(axisY, other.axisY)) || (near(axisX, other.axisY) && near(axisY, other.axisX))
+        }
     }
 
-    /// Side of the central window whose autocorrelation is computed.
-    static let window = 128
+    /// Side of the largest central window whose autocorrelation is computed.
+    static let window = 256
+    /// Lattice bases kept per pyramid level.
+    static let basesPerLevel = 2
+    /// Deepest pyramid level.
+    static let maximumLevel = 3
+    /// Most candidates `candidates` returns: the identity and `basesPerLevel` per level.
+    static let maximumCandidates = 1 + basesPerLevel * (maximumLevel + 1)
+    /// Scales (tile side / 64) searched on level 0 and on deeper levels (in that level's pixels).
+    static let firstLevelScales = 0.45...1.5
+    static let deeperLevelScales = 0.75...1.5
 
-    /// Candidates in the order they should be tried: the lattice estimate when both peaks agree,
-    /// then no transform, then each peak's own estimate.
-    static func candidates(
-        residual: WatermarkResidual, maximumRotationDegrees: Double, scaleRange: ClosedRange<Double>
-    ) -> [Candidate] {
+    /// The pyramid levels worth searching for an image of this size: level 0, and every level
+    /// whose shorter side keeps at least 128 pixels.
+    static func levels(width: Int, height: Int) -> [Int] {
+        [0] + (1...maximumLevel).filter { min(width, height) >> $0 >= 128 }
+    }
+
+    /// Candidates for one level's residual, best first. Level 0 starts with the identity.
+    static func candidates(residual: WatermarkResidual, level: Int) -> [Candidate] {
         let acf = Autocorrelation(residual: residual, window: window)
-        let maximumRotation = maximumRotationDegrees * .pi / 180
-        let tile = Double(WatermarkLayout.tile)
-        var found: [Candidate] = []
-        var estimates: [Candidate] = []
-        for axisAngle in [0.0, Double.pi / 2] {
-            guard let peak = acf.peak(
-                radii: (tile * scaleRange.lowerBound)...(tile * scaleRange.upperBound),
-                angles: (axisAngle - maximumRotation)...(axisAngle + maximumRotation))
-            else { continue }
-            estimates.append(Candidate(
-                scale: (peak.x * peak.x + peak.y * peak.y).squareRoot() / tile,
-                rotation: atan2(peak.y, peak.x) - axisAngle))
+        let scales = level == 0 ? firstLevelScales : deeperLevelScales
+        let reach = min(64 * scales.upperBound, 0.62 * Double(acf.windowSide))
+        let radii = (64 * scales.lowerBound)...reach
+        var found: [Candidate] = level == 0 ? [.identity] : []
+        for basis in acf.latticeBases(radii: radii).prefix(basesPerLevel) {
+            let (axisX, axisY) = upright(basis.0, basis.1)
+            let candidate = Candidate(axisX: axisX, axisY: axisY, level: level)
+            if !found.contains(where: { $0.isClose(to: candidate) }) { found.append(candidate) }
         }
-        if estimates.count == 2, abs(estimates[0].scale - estimates[1].scale) < 0.03,
-           abs(estimates[0].rotation - estimates[1].rotation) < 0.01 {
-            found.append(Candidate(
-                scale: (estimates[0].scale + estimates[1].scale) / 2,
-                rotation: (estimates[0].rotation + estimates[1].rotation) / 2))
-        }
-        found.append(Candidate(scale: 1, rotation: 0))
-        found += estimates
-        var unique: [Candidate] = []
-        for candidate in found where !unique.contains(where: {
-            abs($0.scale - candidate.scale) < 0.004 && abs($0.rotation - candidate.rotation) < 0.002
-        }) {
-            unique.append(candidate)
-        }
-        return unique
+        return found
+    }
+}
+
+extension WatermarkGeometry {
+    /// Of ±a and ±b, the vector pointing within 45° of +x as the x axis and the one within 45° of
+    /// +y (down) as the y axis, so a lattice that was not turned folds upright and the turn and
+    /// mirror `TileOrientation` finds are the picture's own.
+    static func upright(_ a: SIMD2<Double>, _ b: SIMD2<Double>) -> (SIMD2<Double>, SIMD2<Double>) {
+        func angle(_ v: SIMD2<Double>) -> Double { atan2(v.y, v.x) }
+        let options = [a, -a, b, -b]
+        guard let x = options.firstIndex(where: { angle($0) >= -.pi / 4 && angle($0) < .pi / 4 }) else { return (a, b) }
+        let others = x < 2 ? [b, -b] : [a, -a]
+        guard let y = others.first(where: { angle($0) >= .pi / 4 && angle($0) < 3 * .pi / 4 }) else { return (options[x], others[0]) }
+        return (options[x], y)
     }
 }
 
 /// Unbiased autocorrelation of the central window of a residual, computed with a zero-padded FFT.
 private struct Autocorrelation {
     let size: Int
+    let windowSide: Int
     let values: [Double]
 
     init(residual: WatermarkResidual, window: Int) {
         let width = min(window, residual.width), height = min(window, residual.height)
+        windowSide = min(width, height)
         let left = (residual.width - width) / 2, top = (residual.height - height) / 2
         var size = 2
         while size < 2 * max(width, height) { size *= 2 }
@@ -100,25 +153,84 @@ private struct Autocorrelation {
         values[((dy % size + size) % size) * size + (dx % size + size) % size]
     }
 
-    /// Highest lag within the annulus sector, refined to sub-pixel precision by parabolic fits.
-    func peak(radii: ClosedRange<Double>, angles: ClosedRange<Double>) -> (x: Double, y: Double)? {
+    /// Local maxima within the annulus (one half-plane: the autocorrelation is symmetric), highest
+    /// first, at most `count`.
+    func peaks(radii: ClosedRange<Double>, count: Int) -> [(dx: Int, dy: Int, value: Double)] {
         let reach = Int(radii.upperBound.rounded(.up))
-        guard reach < size / 2 else { return nil }
-        var best: (dx: Int, dy: Int, value: Double)?
-        for dy in -reach...reach {
-            for dx in -reach...reach {
-                let radius = (Double(dx * dx + dy * dy)).squareRoot()
-                guard radii.contains(radius), angles.contains(atan2(Double(dy), Double(dx))) else { continue }
+        guard reach + 1 < size / 2 else { return [] }
+        var peaks: [(dx: Int, dy: Int, value: Double)] = []
+        for dy in 0...reach {
+            for dx in -reach...reach where dy > 0 || dx > 0 {
+                guard radii.contains(Double(dx * dx + dy * dy).squareRoot()) else { continue }
                 let v = value(dx, dy)
-                if best == nil || v > best!.value { best = (dx, dy, v) }
+                guard v > 0 else { continue }
+                var isMaximum = true
+                for ny in -1...1 {
+                    for nx in -1...1 where (nx != 0 || ny != 0) && value(dx + nx, dy + ny) >= v { isMaximum = false }
+                }
+                if isMaximum { peaks.append((dx, dy, v)) }
             }
         }
-        guard let best, best.value > 0 else { return nil }
+        return Array(peaks.sorted { $0.value > $1.value }.prefix(count))
+    }
+
+    /// The lag `(dx, dy)` refined to sub-pixel precision by parabolic fits along each axis.
+    func refined(_ dx: Int, _ dy: Int) -> SIMD2<Double> {
         func offset(_ minus: Double, _ center: Double, _ plus: Double) -> Double {
             let curvature = minus - 2 * center + plus
             return curvature < 0 ? max(-0.5, min(0.5, 0.5 * (minus - plus) / curvature)) : 0
         }
-        return (Double(best.dx) + offset(value(best.dx - 1, best.dy), best.value, value(best.dx + 1, best.dy)),
-                Double(best.dy) + offset(value(best.dx, best.dy - 1), best.value, value(best.dx, best.dy + 1)))
+        let center = value(dx, dy)
+        return [Double(dx) + offset(value(dx - 1, dy), center, value(dx + 1, dy)),
+                Double(dy) + offset(value(dx, dy - 1), center, value(dx, dy + 1))]
+    }
+
+    /// Lattice bases from pairs of the strongest peaks, each reduced to the shortest basis of the
+    /// lattice the pair generates; best (highest weaker-axis value) first. A basis counts only if
+    /// both its vectors lie in the annulus and are themselves clear peaks.
+    func latticeBases(radii: ClosedRange<Double>) -> [(SIMD2<Double>, SIMD2<Double>)] {
+        let strongest = peaks(radii: radii, count: 6)
+        guard let top = strongest.first else { return [] }
+        var bases: [(basis: (SIMD2<Int>, SIMD2<Int>), score: Double)] = []
+        for i in strongest.indices {
+            for j in strongest.indices where j > i {
+                var a = SIMD2(strongest[i].dx, strongest[i].dy), b = SIMD2(strongest[j].dx, strongest[j].dy)
+                // Reject near-parallel pairs (sin of the angle under 0.5).
+                let cross = Double(a.x * b.y - a.y * b.x)
+                let lengths = (Double(a.x * a.x + a.y * a.y) * Double(b.x * b.x + b.y * b.y)).squareRoot()
+                guard abs(cross) > 0.5 * lengths else { continue }
+                Self.reduce(&a, &b)
+                let valueA = value(a.x, a.y), valueB = value(b.x, b.y)
+                guard radii.contains(Self.length(a)), radii.contains(Self.length(b)),
+                      min(valueA, valueB) > 0.4 * top.value else { continue }
+                let key = Self.canonical(a, b)
+                if !bases.contains(where: { $0.basis == key }) { bases.append((key, min(valueA, valueB))) }
+            }
+        }
+        return bases.sorted { $0.score > $1.score }.map { (refined($0.basis.0.x, $0.basis.0.y), refined($0.basis.1.x, $0.basis.1.y)) }
+    }
+
+    /// Lagrange-Gauss reduction: `a` becomes a shortest lattice vector, `b` the shortest one not
+    /// parallel to it.
+    static func reduce(_ a: inout SIMD2<Int>, _ b: inout SIMD2<Int>) {
+        func dot(_ u: SIMD2<Int>, _ v: SIMD2<Int>) -> Int { u.x * v.x + u.y * v.y }
+        if dot(b, b) < dot(a, a) { swap(&a, &b) }
+        while true {
+            let m = Int((Double(dot(a, b)) / Double(dot(a, a))).rounded())
+            if m == 0 { return }
+            b &-= m &* a
+            if dot(b, b) >= dot(a, a) { return }
+            swap(&a, &b)
+        }
+    }
+
+    static func length(_ v: SIMD2<Int>) -> Double { Double(v.x * v.x + v.y * v.y).squareRoot() }
+
+    /// One representative of ±a, ±b in either order (the vectors in the upper half-plane, the
+    /// one with the smaller angle first), so equal lattices compare equal.
+    static func canonical(_ a: SIMD2<Int>, _ b: SIMD2<Int>) -> (SIMD2<Int>, SIMD2<Int>) {
+        func upper(_ v: SIMD2<Int>) -> SIMD2<Int> { v.y > 0 || (v.y == 0 && v.x > 0) ? v : 0 &- v }
+        let u = upper(a), w = upper(b)
+        return atan2(Double(u.y), Double(u.x)) <= atan2(Double(w.y), Double(w.x)) ? (u, w) : (w, u)
     }
 }

@@ -1,13 +1,14 @@
-// Role: the fixed spatial layout of the watermark: 64x64 tile, 2x2-pixel cells, seeded sync/code
-// cell assignment and bilinear spreading.
-// Reference: spread-spectrum tiling as in Kutter (SPIE 1998); parameters measured in
-// docs/watermark.md.
-// Failure modes: none: deterministic tables built from a fixed seed.
+// Role: the keyed spatial layout of the watermark: 64x64 tile, 2x2-pixel cells, the key's
+// sync/code cell assignment and signs, and bilinear spreading.
+// Reference: spread-spectrum tiling as in Kutter (SPIE 1998), keyed as in Cox et al.
+// ("Secure spread spectrum watermarking", 1997); parameters measured in docs/watermark.md.
+// Failure modes: none: deterministic tables drawn from the key's stream.
 
-/// The fixed spatial layout of the invisible watermark: a 64x64-pixel tile, repeated over the
-/// image from its top-left corner, made of 32x32 cells of 2x2 pixels. A seeded permutation
-/// assigns 256 cells to a known synchronisation pattern and the other 768 to the 282 code bits
-/// (each cell with its own pseudo-random sign, so data never looks like sync). Each cell's value
+/// The keyed spatial layout of the invisible watermark: a 64x64-pixel tile, repeated over the
+/// image from its top-left corner, made of 32x32 cells of 2x2 pixels. A permutation drawn from
+/// the key (`WatermarkKey.stream`) assigns 256 cells to the synchronisation pattern and the
+/// other 768 to the 282 code bits, and gives each cell its own sign (the sync pattern's values,
+/// and the data cells' spreading signs, so data never looks like sync). Each cell's value
 /// is spread over pixels with a separable bilinear kernel (weights 1/4, 3/4, 3/4, 1/4 over four
 /// pixels), which keeps the mark in the band that survives JPEG and resampling.
 struct WatermarkLayout: Sendable {
@@ -29,14 +30,16 @@ struct WatermarkLayout: Sendable {
     /// The sync pattern alone, rendered over one tile (64x64 pixels, row-major).
     let syncTile: [Double]
 
-    /// The layout; deterministic (fixed seed), identical for every image.
-    static let shared = WatermarkLayout()
+    /// The identifier of the key the layout was drawn from.
+    let keyIdentifier: String
 
-    private init() {
-        var random = SplitMix64(seed: 0x7477_696E_7265_6E64)  // "twinrend"
+    /// The layout of `key`: the same key always gives the same layout.
+    init(key: WatermarkKey) {
+        keyIdentifier = key.identifier
+        var random = key.stream(purpose: "layout v2")
         var order = Array(0..<(Self.cells * Self.cells))
         for index in stride(from: order.count - 1, to: 0, by: -1) {
-            order.swapAt(index, Int(random.next() % UInt64(index + 1)))
+            order.swapAt(index, random.next(below: index + 1))
         }
         var bitOfCell = [Int](repeating: -1, count: order.count)
         var signOfCell = [Double](repeating: 1, count: order.count)
@@ -108,20 +111,5 @@ struct WatermarkLayout: Sendable {
             soft[bit] += cellEstimates[cell] * signOfCell[cell]
         }
         return soft
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small deterministic generator for fixed layouts.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

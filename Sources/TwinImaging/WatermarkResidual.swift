@@ -51,6 +51,20 @@ struct WatermarkResidual {
         self.values = values
     }
 
+    /// `luma` box-averaged over 2x2 pixels (an odd last row or column is dropped): one pyramid
+    /// level down.
+    static func halved(_ luma: [Double], width: Int, height: Int) -> (luma: [Double], width: Int, height: Int) {
+        let halfWidth = width / 2, halfHeight = height / 2
+        var half = [Double](repeating: 0, count: halfWidth * halfHeight)
+        for y in 0..<halfHeight {
+            let top = 2 * y * width, bottom = top + width
+            for x in 0..<halfWidth {
+                half[y * halfWidth + x] = 0.25 * (luma[top + 2 * x] + luma[top + 2 * x + 1] + luma[bottom + 2 * x] + luma[bottom + 2 * x + 1])
+            }
+        }
+        return (half, halfWidth, halfHeight)
+    }
+
     /// Rec. 601 luma of every pixel, row-major.
     static func luma(of image: RGBImage) -> [Double] {
         var luma = [Double](repeating: 0, count: image.width * image.height)

@@ -5,6 +5,7 @@
 import ArgumentParser
 import Foundation
 import TwinDaemon
+import TwinImaging
 
 /// `twinrender verify IMAGE [--json] [--ledger DIR]`: decode the invisible watermark and
 /// provenance metadata of a PNG or JPEG and trace it through the royalty ledger. Logic lives in
@@ -16,7 +17,9 @@ struct VerifyCommand: ParsableCommand {
         discussion: """
         Exit status: 0 mark found and in the ledger; 1 no twinrender watermark found; 2 mark found \
         but not in the ledger; 3 mark found but the ledger could not be consulted; 4 the file could \
-        not be read or is not a valid PNG/JPEG. A PNG's C2PA manifest is checked and reported \
+        not be read or is not a valid PNG/JPEG; 5 the mark is in the ledger but the picture is a \
+        different one (a transplanted mark); 64 no watermark key (--key, or watermark.key_file in the \
+        config). Marks are read with every key given (current and previous ones). A PNG's C2PA manifest is checked and reported \
         (valid; trusted when it chains to a trust anchor); an invalid one is a warning and does not \
         change the exit status.
         """)
@@ -32,13 +35,24 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .customLong("trust-anchor"), help: "Operator CA certificate PEM for C2PA manifests (repeatable; default: provenance.trust_anchors).")
     var trustAnchors: [String] = []
 
+    @Option(name: .customLong("key"), help: "Watermark key file (repeatable: current and previous keys; default: watermark.key_file and watermark.previous_key_files).")
+    var keys: [String] = []
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() throws {
+        let watermark: InvisibleWatermark
+        do {
+            watermark = try WatermarkKeys.resolve(keyOptions: keys, configPath: options.path)
+        } catch {
+            FileHandle.standardError.write(Data("twinrender verify: \(error)\n".utf8))
+            throw ExitCode(64)
+        }
         let source = LedgerSource.resolve(ledgerOption: ledger, configPath: options.path)
         let trust = C2PATrust.resolve(anchorOptions: trustAnchors, configPath: options.path)
-        let verification = ImageVerification.verify(file: image, ledger: source, c2pa: trust)
+        let verification = ImageVerification.verify(file: image, ledger: source, c2pa: trust,
+                                                    inspector: ImageInspector(watermark: watermark))
         if json {
             print(verification.json)
         } else if verification.outcome == .unreadable {

@@ -1,22 +1,50 @@
-// Role: `twinrender watermark`: embed or detect the invisible mark on PNG/JPEG files (for benchmarks and
-// operators' checks), outside the pipeline.
-// Reference: docs/watermark.md.
-// Failure modes: unreadable or too small images exit with one line.
+// Role: `twinrender watermark`: make the installation's watermark key, and embed or detect the
+// invisible mark on PNG/JPEG files (for benchmarks and operators' checks), outside the pipeline.
+// Reference: docs/watermark.md ("Keys").
+// Failure modes: unreadable or too small images, and missing or too open key files, exit with one
+// line; `keygen` never overwrites a key.
 
 import ArgumentParser
 import Foundation
+import TwinDaemon
 import TwinImaging
 
-/// `twinrender watermark embed|detect`: the invisible watermark on its own, for
-/// `scripts/watermark-bench` and for checking files by hand. Logic lives in `TwinImaging`.
+/// `twinrender watermark keygen|embed|detect`: the installation key and the invisible watermark
+/// on its own, for `scripts/watermark-bench` and for checking files by hand. Logic lives in
+/// `TwinImaging`.
 struct WatermarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watermark",
-        abstract: "Embed or detect the invisible 64-bit watermark in PNG/JPEG files.",
-        subcommands: [WatermarkEmbedCommand.self, WatermarkDetectCommand.self])
+        abstract: "Make the watermark key; embed or detect the invisible 64-bit watermark in PNG/JPEG files.",
+        subcommands: [WatermarkKeygenCommand.self, WatermarkEmbedCommand.self, WatermarkDetectCommand.self])
 }
 
-/// `twinrender watermark embed IN OUT --payload HEX [--label]`.
+/// `twinrender watermark keygen --out FILE`.
+struct WatermarkKeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Create a new secret watermark key file (mode 0600); refuses to overwrite one.",
+        discussion: """
+        Every render host of an installation marks with the same key (watermark.key_file); whoever \
+        holds it can read and write marks that verify traces. To rotate, make a new key, make it \
+        watermark.key_file and list the old one in watermark.previous_key_files.
+        """)
+
+    @Option(help: "Key file to create.")
+    var out: String
+
+    func run() throws {
+        let key = WatermarkKey.generate()
+        do {
+            try key.write(to: out)
+        } catch let error as ImagingError {
+            throw ValidationError(error.description)
+        }
+        print("\(out): watermark key \(key.identifier)")
+    }
+}
+
+/// `twinrender watermark embed IN OUT --payload HEX --key FILE [--label]`.
 struct WatermarkEmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed", abstract: "Mark IN (PNG or JPEG) with a 64-bit payload and write OUT as PNG.")
@@ -29,6 +57,9 @@ struct WatermarkEmbedCommand: ParsableCommand {
 
     @Option(help: "Payload, 1 to 16 hex digits.")
     var payload: String
+
+    @Option(help: "Watermark key file (mode 0600).")
+    var key: String
 
     @Flag(help: "Also draw the visible AI-generated label (before marking).")
     var label = false
@@ -43,12 +74,13 @@ struct WatermarkEmbedCommand: ParsableCommand {
         guard payload.count <= 16, let value = UInt64(payload, radix: 16) else {
             throw ValidationError("--payload must be 1 to 16 hex digits, got '\(payload)'")
         }
+        let markKey = try WatermarkFiles.key(key)
         var image = try WatermarkFiles.read(input).image
         if label { try AILabel().draw(on: &image) }
         var settings = InvisibleWatermark.Configuration()
         settings.targetPSNR = psnr
         let start = DispatchTime.now().uptimeNanoseconds
-        let achieved = try InvisibleWatermark(configuration: settings).embed(into: &image, payload: value)
+        let achieved = try InvisibleWatermark(key: markKey, configuration: settings).embed(into: &image, payload: value)
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         try PNGCodec.encode(image, metadata: nil).write(to: URL(fileURLWithPath: output))
         if json {
@@ -69,11 +101,21 @@ struct WatermarkDetectCommand: ParsableCommand {
     @Argument(help: "Images (PNG or JPEG).")
     var images: [String]
 
+    @Option(name: .customLong("key"), help: "Watermark key file (repeatable: current and previous keys; default: the config's watermark keys).")
+    var keys: [String] = []
+
+    @OptionGroup var options: ConfigOptions
+
     @Flag(help: "Print one JSON line per image.")
     var json = false
 
     func run() throws {
-        let inspector = ImageInspector()
+        let inspector: ImageInspector
+        do {
+            inspector = ImageInspector(watermark: try WatermarkKeys.resolve(keyOptions: keys, configPath: options.path))
+        } catch {
+            throw ValidationError("\(error)")
+        }
         var missing = false
         for path in images {
             let data: Data
@@ -90,7 +132,7 @@ struct WatermarkDetectCommand: ParsableCommand {
                     encoder.outputFormatting = [.sortedKeys]
                     print(String(decoding: try encoder.encode(WatermarkFiles.Line(file: path, report: report)), as: UTF8.self))
                 } else if let mark = report.watermark {
-                    print("\(path): payload \(mark.payloadHex) (confidence \(String(format: "%.3f", mark.confidence)), scale \(String(format: "%.3f", mark.scale)), rotation \(String(format: "%.2f", mark.rotationDegrees))°)")
+                    print("\(path): payload \(mark.payloadHex) (confidence \(String(format: "%.3f", mark.confidence)), scale \(String(format: "%.3f", mark.scale)), rotation \(String(format: "%.2f", mark.rotationDegrees))°, \(mark.quarterTurns) quarter turns\(mark.mirrored ? ", mirrored" : ""), key \(mark.keyIdentifier))")
                 } else {
                     print("\(path): no watermark found")
                 }
@@ -113,6 +155,15 @@ enum WatermarkFiles {
     struct Line: Encodable {
         var file: String
         var report: ImageReport
+    }
+
+    /// Loads a watermark key file, turning failures into clean validation errors.
+    static func key(_ path: String) throws -> WatermarkKey {
+        do {
+            return try WatermarkKey.load(from: path)
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     /// Reads and decodes a PNG or JPEG, turning failures into clean validation errors.

@@ -1,5 +1,6 @@
 import Foundation
 import TwinConsent
+import TwinImaging
 @testable import TwinDaemon
 
 /// A scratch installation for process-level tests: a registrar key (the config's trust anchor),
@@ -14,6 +15,11 @@ struct DaemonFixture {
     let host: String
     /// The registrar's key; its public half is the config's only trust anchor.
     let registrar: PartyKey
+    /// The installation's watermark key (`watermark.key_file`, mode 0600).
+    let watermarkKey: WatermarkKey
+    var watermarkKeyFile: URL { root.appendingPathComponent("keys/watermark.key") }
+    /// The watermark the daemon of this fixture marks with.
+    var watermark: InvisibleWatermark { InvisibleWatermark(key: watermarkKey) }
     var store: RegistryStore { RegistryStore(directory: registry, trustAnchors: [registrar.publicKeyBase64]) }
     var spool: URL { root.appendingPathComponent("spool") }
     var registry: URL { root.appendingPathComponent("registry") }
@@ -39,6 +45,8 @@ struct DaemonFixture {
         let hostKey = PartyKey.generate()
         _ = try registrar.write(party: "registrar", to: keyFiles)
         _ = try hostKey.write(party: host, to: keyFiles)
+        watermarkKey = WatermarkKey.generate()
+        try watermarkKey.write(to: keyFiles.appendingPathComponent("watermark.key").path)
         configURL = root.appendingPathComponent("twinrender.toml")
         try """
         host = "\(host)"
@@ -63,6 +71,8 @@ struct DaemonFixture {
         blas_threads = 1
         [shutdown]
         grace_period_seconds = 0.2
+        [watermark]
+        key_file = "keys/watermark.key"
         \(extraConfig)
         """.write(to: configURL, atomically: true, encoding: .utf8)
 

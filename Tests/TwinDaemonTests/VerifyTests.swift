@@ -141,7 +141,7 @@ struct VerifyTests {
         #expect((event["image_fingerprint"] as? String)?.hasPrefix("fp1:128x128:") == true)
         #expect((event["image_fingerprint"] as? String)?.count == "fp1:128x128:".count + 4096)
         var image = try plainImage(seed: 11)
-        _ = try InvisibleWatermark().embed(into: &image, payload: payload)
+        _ = try fixture.watermark.embed(into: &image, payload: payload)
         let forged = fixture.root.appendingPathComponent("forged.png")
         try PNGCodec.encode(image, metadata: nil).write(to: forged)
 
@@ -190,10 +190,12 @@ struct VerifyTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let png = root.appendingPathComponent("plain.png")
         try PNGCodec.encode(try plainImage(), metadata: nil).write(to: png)
-        let text = try TwinRenderBinary.run(["verify", png.path, "--ledger", root.path])
+        let key = root.appendingPathComponent("watermark.key").path
+        try WatermarkKey.generate().write(to: key)
+        let text = try TwinRenderBinary.run(["verify", png.path, "--ledger", root.path, "--key", key])
         #expect(text.status == 1)
         #expect(text.output.hasPrefix("\(png.path): no twinrender watermark found"), "\(text.output)")
-        let (status, json) = try verifyJSON([png.path, "--ledger", root.path])
+        let (status, json) = try verifyJSON([png.path, "--ledger", root.path, "--key", key])
         #expect(status == 1)
         #expect(json["outcome"] as? String == "no_watermark")
         #expect(json["watermark"] is NSNull)
@@ -206,7 +208,7 @@ struct VerifyTests {
         defer { fixture.remove() }
         var image = try plainImage(seed: 11)
         let payload: UInt64 = 0x5eed_f00d_1234_abcd
-        _ = try InvisibleWatermark().embed(into: &image, payload: payload)
+        _ = try fixture.watermark.embed(into: &image, payload: payload)
         let png = fixture.root.appendingPathComponent("foreign.png")
         try PNGCodec.encode(image, metadata: nil).write(to: png)
 
@@ -221,18 +223,19 @@ struct VerifyTests {
         // No config and no --ledger: the mark is still decoded, the ledger is reported as not consulted.
         let environment = ["TWINRENDER_CONFIG": fixture.root.appendingPathComponent("absent.toml").path]
         let delivered = fixture.spool.appendingPathComponent("out/verify-job-0.png").path
-        let (noLedgerStatus, noLedger) = try verifyJSON([delivered], environment: environment)
+        let key = fixture.watermarkKeyFile.path
+        let (noLedgerStatus, noLedger) = try verifyJSON([delivered, "--key", key], environment: environment)
         #expect(noLedgerStatus == 3)
         #expect(noLedger["outcome"] as? String == "ledger_unavailable")
         #expect(noLedger["watermark"] is [String: Any])
         let ledger = try #require(noLedger["ledger"] as? [String: Any])
         #expect(ledger["consulted"] as? Bool == false)
         #expect((ledger["reason"] as? String)?.contains("absent.toml") == true)
-        let text = try TwinRenderBinary.run(["verify", delivered], environment: environment)
+        let text = try TwinRenderBinary.run(["verify", delivered, "--key", key], environment: environment)
         #expect(text.status == 3)
         #expect(text.output.contains("the ledger could not be consulted"))
         // A --ledger that does not exist is the same outcome.
-        let (missingStatus, _) = try verifyJSON([delivered, "--ledger", fixture.root.appendingPathComponent("nope").path])
+        let (missingStatus, _) = try verifyJSON([delivered, "--ledger", fixture.root.appendingPathComponent("nope").path, "--key", key])
         #expect(missingStatus == 3)
     }
 
@@ -280,7 +283,7 @@ struct VerifyTests {
         try jpegData.write(to: whole)
         #expect((try verifyJSON([whole.path, "--config", fixture.configURL.path]).object["warnings"] as? [String])?.isEmpty == true)
         // A directory is not an image either.
-        let (status, json) = try verifyJSON([fixture.root.path])
+        let (status, json) = try verifyJSON([fixture.root.path, "--key", fixture.watermarkKeyFile.path])
         #expect(status == 4)
         #expect((json["error"] as? String)?.contains("not a regular file") == true)
     }
@@ -297,15 +300,50 @@ struct VerifyTests {
         lines[0] = lines[0].replacingOccurrences(of: "\"amount\":", with: "\"amount\":1")
         try (lines.joined(separator: "\n") + "\n").write(to: segment, atomically: false, encoding: .utf8)
         let path = fixture.spool.appendingPathComponent("out/verify-job-1.png").path
-        let result = ImageVerification.verify(file: path, ledger: .directory(fixture.ledger))
+        let inspector = ImageInspector(watermark: fixture.watermark)
+        let result = ImageVerification.verify(file: path, ledger: .directory(fixture.ledger), inspector: inspector)
         #expect(result.outcome == .resolved)
         #expect(result.match?.event.imageIndex == 1)
         #expect(result.match?.segmentLine == 2)
         #expect(result.ledger.skippedLines == 1)
         #expect(result.text.contains("1 damaged lines skipped"))
         let damaged = ImageVerification.verify(file: fixture.spool.appendingPathComponent("out/verify-job-0.png").path,
-                                               ledger: .directory(fixture.ledger))
+                                               ledger: .directory(fixture.ledger), inspector: inspector)
         #expect(damaged.outcome == .notInLedger)
         #expect(damaged.report?.watermark != nil)
+    }
+
+    @Test("keys: no key is exit 64; a mark under another key is no mark; a rotated-out key still reads through previous_key_files")
+    func keys() throws {
+        let fixture = try delivered()
+        defer { fixture.remove() }
+        let image = fixture.spool.appendingPathComponent("out/verify-job-0.png").path
+        let environment = ["TWINRENDER_CONFIG": fixture.root.appendingPathComponent("absent.toml").path]
+        let noKey = try TwinRenderBinary.run(["verify", image, "--ledger", fixture.ledger.path], environment: environment)
+        #expect(noKey.status == 64, "\(noKey.output)")
+        #expect(noKey.output.contains("no watermark key"), "\(noKey.output)")
+
+        // Another installation's key reads nothing in this installation's deliveries.
+        let other = fixture.root.appendingPathComponent("other.key").path
+        try WatermarkKey.generate().write(to: other)
+        let (foreignStatus, foreign) = try verifyJSON([image, "--ledger", fixture.ledger.path, "--key", other])
+        #expect(foreignStatus == 1)
+        #expect(foreign["outcome"] as? String == "no_watermark")
+
+        // Rotation: the current key is new, the delivery's key is listed as previous.
+        let config = try String(contentsOf: fixture.configURL, encoding: .utf8).replacingOccurrences(
+            of: "key_file = \"keys/watermark.key\"", with: "key_file = \"other.key\"\nprevious_key_files = [\"keys/watermark.key\"]")
+        let rotated = fixture.root.appendingPathComponent("rotated.toml")
+        try config.write(to: rotated, atomically: true, encoding: .utf8)
+        let (status, json) = try verifyJSON([image, "--config", rotated.path])
+        #expect(status == 0, "\(json)")
+        let mark = try #require(json["watermark"] as? [String: Any])
+        #expect(mark["key"] as? String == fixture.watermarkKey.identifier)
+
+        // A key file others may read is refused, with the fix named.
+        chmod(other, 0o644)
+        let open = try TwinRenderBinary.run(["verify", image, "--key", other])
+        #expect(open.status == 64)
+        #expect(open.output.contains("chmod 600"), "\(open.output)")
     }
 }

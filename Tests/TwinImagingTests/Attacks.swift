@@ -16,6 +16,8 @@ enum Attack: CaseIterable, CustomStringConvertible {
     case noise5
     case rotate2
     case pngJPEGPNG
+    case mirror, flipVertical, turn90, turn180, turn270, mirrorTurn90JPEG75
+    case rotate15, rotateMinus10JPEG75, upscale137JPEG85, upscale2, downscale075, stretch120, squash80, crop4x5
 
     var description: String {
         switch self {
@@ -29,6 +31,20 @@ enum Attack: CaseIterable, CustomStringConvertible {
         case .noise5: "Gaussian noise sigma 5"
         case .rotate2: "rotate 2 degrees"
         case .pngJPEGPNG: "PNG -> JPEG 75 -> PNG"
+        case .mirror: "mirror left-right"
+        case .flipVertical: "mirror top-bottom"
+        case .turn90: "turn 90 degrees clockwise"
+        case .turn180: "turn 180 degrees"
+        case .turn270: "turn 270 degrees clockwise"
+        case .mirrorTurn90JPEG75: "mirror, turn 90 degrees, JPEG 75"
+        case .rotate15: "rotate 15 degrees"
+        case .rotateMinus10JPEG75: "rotate -10 degrees, JPEG 75"
+        case .upscale137JPEG85: "screenshot: scale 1.37, JPEG 85"
+        case .upscale2: "scale 2 (kept)"
+        case .downscale075: "scale 0.75 (kept)"
+        case .stretch120: "stretch width x1.2"
+        case .squash80: "squeeze height x0.8"
+        case .crop4x5: "crop to 4:5"
         }
     }
 
@@ -54,7 +70,63 @@ enum Attack: CaseIterable, CustomStringConvertible {
         case .pngJPEGPNG:
             let png = try PNGCodec.decode(try PNGCodec.encode(image, metadata: nil)).image
             return try PNGCodec.decode(try PNGCodec.encode(try jpeg(png, quality: 75), metadata: nil)).image
+        case .mirror: return try orient(image, quarterTurns: 0, mirrored: true)
+        case .flipVertical: return try orient(image, quarterTurns: 2, mirrored: true)
+        case .turn90: return try orient(image, quarterTurns: 1, mirrored: false)
+        case .turn180: return try orient(image, quarterTurns: 2, mirrored: false)
+        case .turn270: return try orient(image, quarterTurns: 3, mirrored: false)
+        case .mirrorTurn90JPEG75: return try jpeg(try orient(image, quarterTurns: 1, mirrored: true), quality: 75)
+        case .rotate15: return try rotate(image, degrees: 15)
+        case .rotateMinus10JPEG75: return try jpeg(try rotate(image, degrees: -10), quality: 75)
+        case .upscale137JPEG85: return try jpeg(try scaled(image, 1.37, 1.37), quality: 85)
+        case .upscale2: return try scaled(image, 2, 2)
+        case .downscale075: return try scaled(image, 0.75, 0.75)
+        case .stretch120: return try scaled(image, 1.2, 1)
+        case .squash80: return try scaled(image, 1, 0.8)
+        case .crop4x5:
+            let width = image.height * 4 / 5
+            return try crop(image, left: (image.width - width) / 2, top: 0, width: width, height: image.height)
         }
+    }
+
+    /// What a turn and mirror do to a picture, as `TileOrientation` names them: first mirrored
+    /// left to right (when `mirrored`), then turned clockwise `quarterTurns` times.
+    var orientation: (quarterTurns: Int, mirrored: Bool) {
+        switch self {
+        case .mirror: (0, true)
+        case .flipVertical: (2, true)
+        case .turn90: (1, false)
+        case .turn180: (2, false)
+        case .turn270: (3, false)
+        case .mirrorTurn90JPEG75: (1, true)
+        default: (0, false)
+        }
+    }
+
+    /// Lossless mirror (left-right) followed by clockwise quarter turns.
+    func orient(_ image: RGBImage, quarterTurns: Int, mirrored: Bool) throws -> RGBImage {
+        var current = image
+        if mirrored {
+            var pixels = current.pixels
+            for y in 0..<current.height {
+                for x in 0..<current.width {
+                    for c in 0..<3 { pixels[(y * current.width + x) * 3 + c] = current.pixels[(y * current.width + current.width - 1 - x) * 3 + c] }
+                }
+            }
+            current = try RGBImage(width: current.width, height: current.height, pixels: pixels)
+        }
+        for _ in 0..<quarterTurns {
+            // Clockwise: out(x, y) = in(y, H - 1 - x), out is H wide and W high.
+            let width = current.height, height = current.width
+            var pixels = [UInt8](repeating: 0, count: current.pixels.count)
+            for y in 0..<height {
+                for x in 0..<width {
+                    for c in 0..<3 { pixels[(y * width + x) * 3 + c] = current.pixels[((current.height - 1 - x) * current.width + y) * 3 + c] }
+                }
+            }
+            current = try RGBImage(width: width, height: height, pixels: pixels)
+        }
+        return current
     }
 
     private func jpeg(_ image: RGBImage, quality: Int) throws -> RGBImage {
@@ -65,9 +137,16 @@ enum Attack: CaseIterable, CustomStringConvertible {
         try RGBImage(width: image.width, height: image.height, pixels: image.pixels.map { UInt8(transform(Double($0))) })
     }
 
+    private func scaled(_ image: RGBImage, _ x: Double, _ y: Double) throws -> RGBImage {
+        try resample(image, width: Int((Double(image.width) * x).rounded()), height: Int((Double(image.height) * y).rounded()))
+    }
+
     private func crop(_ image: RGBImage, fraction: Double) throws -> RGBImage {
         let dx = Int((Double(image.width) * fraction).rounded()), dy = Int((Double(image.height) * fraction).rounded())
-        let width = image.width - 2 * dx, height = image.height - 2 * dy
+        return try crop(image, left: dx, top: dy, width: image.width - 2 * dx, height: image.height - 2 * dy)
+    }
+
+    private func crop(_ image: RGBImage, left dx: Int, top dy: Int, width: Int, height: Int) throws -> RGBImage {
         var pixels: [UInt8] = []
         pixels.reserveCapacity(width * height * 3)
         for y in dy..<(dy + height) {

@@ -8,7 +8,7 @@ import Testing
 /// The closed-loop embedder (`WatermarkEmbedder`), the whitened detector features it
 /// differentiates (`WatermarkFeatures`, `BoxFilter`) and the JPEG simulation it checks against.
 @Suite struct ClosedLoopTests {
-    let watermark = InvisibleWatermark()
+    let watermark = InvisibleWatermark(key: .test)
     let payloads: [UInt64] = [0x0123_4567_89AB_CDEF, 0xDEAD_BEEF_0BAD_F00D, 0x8B00_A92F_9903_D884]
 
     private func randomValues(_ count: Int, seed: UInt64) -> [Double] {
@@ -81,9 +81,9 @@ import Testing
         // closedLoop false is the former open-loop embedder: strength * tile, rounded, clamped.
         var image = SyntheticRender.make(seed: 3)
         let original = image
-        let embedder = WatermarkEmbedder(layout: .shared, targetPSNR: 41, minimumPSNR: 41, closedLoop: false)
+        let embedder = WatermarkEmbedder(layout: WatermarkLayout(key: .test), targetPSNR: 41, minimumPSNR: 41, closedLoop: false)
         embedder.embed(into: &image, payload: 99)
-        let tile = WatermarkLayout.shared.tile(for: 99)
+        let tile = WatermarkLayout(key: .test).tile(for: 99)
         let strength = WatermarkEmbedder.meanSquaredError(psnr: 41).squareRoot()
         for index in stride(from: 0, to: image.pixels.count, by: 97) {
             let pixel = index / 3, x = pixel % 128, y = pixel / 128
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func hardRendersReadBackAfterTheClosedLoop() throws {
-        let plain = WatermarkEmbedder(layout: .shared, targetPSNR: 41, minimumPSNR: 41, closedLoop: false)
+        let plain = WatermarkEmbedder(layout: WatermarkLayout(key: .test), targetPSNR: 41, minimumPSNR: 41, closedLoop: false)
         var plainFailures = 0
         for (name, original) in try HardRenders.all() {
             for payload in payloads {
@@ -123,7 +123,7 @@ import Testing
                 var settings = InvisibleWatermark.Configuration()
                 settings.minimumPSNR = minimum
                 var image = original
-                let outcome = try InvisibleWatermark(configuration: settings).embedReportingOutcome(into: &image, payload: payloads[2])
+                let outcome = try InvisibleWatermark(key: .test, configuration: settings).embedReportingOutcome(into: &image, payload: payloads[2])
                 // Rounding to 8 bits costs a few hundredths of a dB.
                 #expect(outcome.psnr >= minimum - 0.1, "\(name): \(outcome.psnr) dB with minimum \(minimum)")
             }
@@ -132,7 +132,7 @@ import Testing
             settings.targetPSNR = 42
             settings.minimumPSNR = 44
             var image = original
-            let outcome = try InvisibleWatermark(configuration: settings).embedReportingOutcome(into: &image, payload: payloads[2])
+            let outcome = try InvisibleWatermark(key: .test, configuration: settings).embedReportingOutcome(into: &image, payload: payloads[2])
             #expect(outcome.psnr >= 41.9, "\(name): \(outcome.psnr) dB")
         }
     }

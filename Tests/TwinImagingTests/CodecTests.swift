@@ -257,16 +257,16 @@ enum ExiftoolValue: Decodable, Equatable {
     @Test func watermarkSurvivesOnALabelledImage() throws {
         var image = SyntheticRender.make(seed: 31)
         try AILabel().draw(on: &image)
-        try InvisibleWatermark().embed(into: &image, payload: 77)
-        #expect(InvisibleWatermark().detect(in: image)?.payload == 77)
+        try InvisibleWatermark(key: .test).embed(into: &image, payload: 77)
+        #expect(InvisibleWatermark(key: .test).detect(in: image)?.payload == 77)
     }
 }
 
 @Suite struct ImageInspectorTests {
     @Test func reportsWatermarkAndMetadataFromPNG() throws {
         var image = SyntheticRender.make(seed: 41)
-        try InvisibleWatermark().embed(into: &image, payload: sampleMetadata.payload)
-        let report = try ImageInspector().inspect(data: try PNGCodec.encode(image, metadata: sampleMetadata))
+        try InvisibleWatermark(key: .test).embed(into: &image, payload: sampleMetadata.payload)
+        let report = try ImageInspector(watermark: InvisibleWatermark(key: .test)).inspect(data: try PNGCodec.encode(image, metadata: sampleMetadata))
         #expect(report.format == "png" && report.width == 128 && report.height == 128)
         #expect(report.watermark?.payloadHex == "00c0ffee12345678")
         #expect(report.declaredAIGenerated)
@@ -277,22 +277,22 @@ enum ExiftoolValue: Decodable, Equatable {
 
     @Test func reportsWatermarkFromJPEGAndAbsenceOnUnmarked() throws {
         var image = SyntheticRender.make(seed: 42)
-        try InvisibleWatermark().embed(into: &image, payload: 99)
-        let jpeg = try ImageInspector().inspect(data: try JPEGCodec.encode(image, quality: 85))
+        try InvisibleWatermark(key: .test).embed(into: &image, payload: 99)
+        let jpeg = try ImageInspector(watermark: InvisibleWatermark(key: .test)).inspect(data: try JPEGCodec.encode(image, quality: 85))
         #expect(jpeg.format == "jpeg" && jpeg.watermark?.payload == 99 && !jpeg.declaredAIGenerated)
-        let unmarked = try ImageInspector().inspect(data: try PNGCodec.encode(SyntheticRender.make(seed: 43), metadata: nil))
+        let unmarked = try ImageInspector(watermark: InvisibleWatermark(key: .test)).inspect(data: try PNGCodec.encode(SyntheticRender.make(seed: 43), metadata: nil))
         #expect(unmarked.watermark == nil && unmarked.xmp.isEmpty)
     }
 
     @Test func flagsMismatchBetweenXMPAndPixels() throws {
         var image = SyntheticRender.make(seed: 44)
-        try InvisibleWatermark().embed(into: &image, payload: 1234)
-        let report = try ImageInspector().inspect(data: try PNGCodec.encode(image, metadata: sampleMetadata))
+        try InvisibleWatermark(key: .test).embed(into: &image, payload: 1234)
+        let report = try ImageInspector(watermark: InvisibleWatermark(key: .test)).inspect(data: try PNGCodec.encode(image, metadata: sampleMetadata))
         #expect(report.payloadMismatch)
     }
 
     @Test func unknownFormatsAreClearErrors() {
-        #expect(throws: ImagingError.unsupportedFormat("empty file")) { try ImageInspector().inspect(data: Data()) }
-        #expect(throws: ImagingError.self) { try ImageInspector().inspect(data: Data("GIF89a".utf8)) }
+        #expect(throws: ImagingError.unsupportedFormat("empty file")) { try ImageInspector(watermark: InvisibleWatermark(key: .test)).inspect(data: Data()) }
+        #expect(throws: ImagingError.self) { try ImageInspector(watermark: InvisibleWatermark(key: .test)).inspect(data: Data("GIF89a".utf8)) }
     }
 }

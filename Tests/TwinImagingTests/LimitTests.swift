@@ -66,7 +66,7 @@ func isLimit(_ error: ImagingError?, _ limit: String) -> Bool {
         let error = Hostile.error { _ = try PNGCodec.decode(bomb) }
         #expect(isLimit(error, "maximumDimension"))
         #expect(error?.description == "input limit exceeded: PNG IHDR side (16384x16384) is 16384, more than ImagingLimits.maximumDimension = 8192")
-        #expect(isLimit(Hostile.error { _ = try ImageInspector().inspect(data: bomb) }, "maximumDimension"))
+        #expect(isLimit(Hostile.error { _ = try ImageInspector(watermark: InvisibleWatermark(key: .test)).inspect(data: bomb) }, "maximumDimension"))
     }
 
     @Test func pixelCountIsLimitedBelowTheSideLimit() {

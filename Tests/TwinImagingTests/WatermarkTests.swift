@@ -6,7 +6,7 @@ import Testing
 @testable import TwinImaging
 
 @Suite struct WatermarkTests {
-    let watermark = InvisibleWatermark()
+    let watermark = InvisibleWatermark(key: .test)
 
     private func marked(seed: UInt64, payload: UInt64, size: Int = 128) throws -> (RGBImage, Double) {
         var image = SyntheticRender.make(seed: seed, size: size)
@@ -39,6 +39,25 @@ import Testing
         let (image, _) = try marked(seed: 21, payload: payload)
         let attacked = try attack.apply(image, seed: 5)
         let detection = watermark.detect(in: attacked)
+        #expect(detection?.payload == payload, "lost after \(attack)")
+    }
+
+    @Test(arguments: [Attack.mirror, .flipVertical, .turn90, .turn180, .turn270, .mirrorTurn90JPEG75])
+    func survivesTurnsAndMirrors(_ attack: Attack) throws {
+        let payload: UInt64 = 0x0123_4567_89AB_CDEF
+        let (image, _) = try marked(seed: 22, payload: payload)
+        let detection = try #require(watermark.detect(in: try attack.apply(image)), "lost after \(attack)")
+        #expect(detection.payload == payload)
+        // A vertical flip is a mirror and a half turn; the detector names the same transform.
+        #expect(detection.quarterTurns == attack.orientation.quarterTurns, "\(attack)")
+        #expect(detection.mirrored == attack.orientation.mirrored, "\(attack)")
+    }
+
+    @Test(arguments: [Attack.rotate15, .rotateMinus10JPEG75, .upscale137JPEG85, .upscale2, .downscale075, .stretch120, .squash80, .crop4x5])
+    func survivesScalingStretchingAndRotation(_ attack: Attack) throws {
+        let payload: UInt64 = 0xFEED_FACE_CAFE_BEEF
+        let (image, _) = try marked(seed: 23, payload: payload, size: 192)
+        let detection = watermark.detect(in: try attack.apply(image))
         #expect(detection?.payload == payload, "lost after \(attack)")
     }
 

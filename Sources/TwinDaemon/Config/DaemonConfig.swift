@@ -58,6 +58,15 @@ public struct DaemonConfig: Sendable {
     /// set, so no host delivers unsigned images by a forgotten key. Default false.
     public var requireC2PA = false
 
+    /// `watermark.key_file`: the installation's secret watermark key (one line of base64 of 32
+    /// bytes, mode 0600, made by `twinrender watermark keygen`); every delivered image is marked
+    /// with it and `verify` needs it to read marks. The daemon refuses to start when it is
+    /// missing, malformed or readable by group or others. Default `/etc/twinrender/watermark.key`.
+    public var watermarkKeyFile = URL(fileURLWithPath: "/etc/twinrender/watermark.key")
+    /// `watermark.previous_key_files`: keys retired by a rotation; `verify` still reads marks
+    /// made with them (the daemon only embeds with `watermark.key_file`). Default: none.
+    public var previousWatermarkKeyFiles: [URL] = []
+
     /// `log.directory`: `status.jsonl` and `consent-audit.jsonl`. Default `/var/log/twinrender`.
     public var logDirectory = URL(fileURLWithPath: "/var/log/twinrender")
     /// `log.level`: `trace`, `debug`, `info`, `notice`, `warning`, `error`. Default `info`.
@@ -145,6 +154,8 @@ public struct DaemonConfig: Sendable {
         if config.requireC2PA, config.c2paCertificateChainFile == nil {
             throw ConfigError.outOfRange("provenance.require_c2pa", "true, but provenance.certificate_chain is not set")
         }
+        config.watermarkKeyFile = try reader.path("watermark.key_file") ?? config.watermarkKeyFile
+        config.previousWatermarkKeyFiles = try reader.paths("watermark.previous_key_files") ?? config.previousWatermarkKeyFiles
         config.logDirectory = try reader.path("log.directory") ?? config.logDirectory
         if let level = try reader.string("log.level") {
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {

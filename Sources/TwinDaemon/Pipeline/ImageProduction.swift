@@ -82,7 +82,7 @@ struct ImageProduction {
                 try AILabel(configuration: settings.labelConfiguration).draw(on: &image)
             }
             let payload = RoyaltyEvent.watermarkPayload(eventID: RoyaltyEvent.eventID(job: job.id, imageIndex: index))
-            try InvisibleWatermark().embed(into: &image, payload: payload)
+            try context.watermark.embed(into: &image, payload: payload)
             let png = try PNGCodec.encode(image, metadata: metadata(spec, job: job, index: index, grant: grant, payload: payload),
                                           compressionLevel: settings.pngCompression)
             return (png, ImageFingerprint(of: image))

@@ -25,8 +25,11 @@ final class PipelineContext: Sendable {
     let stats: DaemonStats
     /// The host's C2PA signer; nil when `provenance.certificate_chain` is not set.
     let c2pa: C2PASigner?
+    /// The invisible watermark under the installation key (`watermark.key_file`).
+    let watermark: InvisibleWatermark
 
-    init(config: DaemonConfig, spool: Spool, model: TwinModel, ledger: RoyaltyLedger, trustAnchors: [String], log: StatusLog, stats: DaemonStats, c2pa: C2PASigner? = nil) {
+    init(config: DaemonConfig, spool: Spool, model: TwinModel, ledger: RoyaltyLedger, trustAnchors: [String],
+         watermark: InvisibleWatermark, log: StatusLog, stats: DaemonStats, c2pa: C2PASigner? = nil) {
         self.config = config
         self.spool = spool
         self.model = model
@@ -41,5 +44,6 @@ final class PipelineContext: Sendable {
         self.settings = Locked(RenderSettings(config: config))
         self.stats = stats
         self.c2pa = c2pa
+        self.watermark = watermark
     }
 }

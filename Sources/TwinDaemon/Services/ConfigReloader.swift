@@ -47,13 +47,14 @@ final class ConfigReloader: Sendable {
             ("spool.directory", old.spoolDirectory, new.spoolDirectory), ("model.directory", old.modelDirectory, new.modelDirectory),
             ("consent.registry", old.consentRegistryDirectory, new.consentRegistryDirectory),
             ("ledger.directory", old.ledgerDirectory, new.ledgerDirectory), ("ledger.host_key", old.hostKeyFile, new.hostKeyFile),
-            ("log.directory", old.logDirectory, new.logDirectory),
+            ("log.directory", old.logDirectory, new.logDirectory), ("watermark.key_file", old.watermarkKeyFile, new.watermarkKeyFile),
         ]
         var keys = paths.filter { $0.1.standardizedFileURL.path != $0.2.standardizedFileURL.path }.map(\.0)
         if old.trustAnchorFiles.map(\.standardizedFileURL.path) != new.trustAnchorFiles.map(\.standardizedFileURL.path) { keys.append("consent.trust_anchors") }
         if old.requireSignedOrders != new.requireSignedOrders { keys.append("consent.require_signed_orders") }
         if old.c2paCertificateChainFile?.standardizedFileURL.path != new.c2paCertificateChainFile?.standardizedFileURL.path { keys.append("provenance.certificate_chain") }
         if old.c2paTrustAnchorFiles.map(\.standardizedFileURL.path) != new.c2paTrustAnchorFiles.map(\.standardizedFileURL.path) { keys.append("provenance.trust_anchors") }
+        if old.previousWatermarkKeyFiles.map(\.standardizedFileURL.path) != new.previousWatermarkKeyFiles.map(\.standardizedFileURL.path) { keys.append("watermark.previous_key_files") }
         if old.workers != new.workers { keys.append("workers.count") }
         if old.blasThreads != new.blasThreads { keys.append("workers.blas_threads") }
         if old.host != new.host { keys.append("host") }

@@ -172,7 +172,7 @@ public struct ImageVerification: Sendable {
 
     /// Reads and verifies the file at `path`; never throws (see ``Outcome``).
     public static func verify(file path: String, ledger source: LedgerSource, c2pa trust: C2PATrust = .none,
-                              inspector: ImageInspector = ImageInspector(), maximumBytes: Int = ImagingLimits.maximumFileBytes) -> ImageVerification {
+                              inspector: ImageInspector, maximumBytes: Int = ImagingLimits.maximumFileBytes) -> ImageVerification {
         let url = URL(fileURLWithPath: path)
         let unavailable = LedgerStatus(consulted: false, directory: source.directoryPath, reason: "image not readable")
         func failure(_ reason: String) -> ImageVerification {
@@ -201,7 +201,7 @@ public struct ImageVerification: Sendable {
 
     /// Verifies image bytes `data` (named `file` in the report); never throws.
     public static func verify(data: Data, file: String, ledger source: LedgerSource, c2pa trust: C2PATrust = .none,
-                              inspector: ImageInspector = ImageInspector()) -> ImageVerification {
+                              inspector: ImageInspector) -> ImageVerification {
         var result = ImageVerification(file: file, outcome: .unreadable,
                                        ledger: LedgerStatus(consulted: false, directory: source.directoryPath))
         result.fileBytes = data.count
@@ -396,9 +396,10 @@ extension ImageVerification {
             lines.append("  image      \(report.format.uppercased()) \(report.width)x\(report.height), \(fileBytes) bytes, sha256 \(fileSHA256 ?? "?")")
             if let mark = report.watermark {
                 let rotation: Double = abs(mark.rotationDegrees) < 0.005 ? 0 : mark.rotationDegrees
-                lines.append(String(format: "  watermark  payload %@, confidence %.3f (%d of %d code bits corrected), scale %.3f, rotation %.2f deg, %.1f ms",
+                let orientation = (mark.quarterTurns == 0 ? "" : ", \(mark.quarterTurns * 90) deg turn") + (mark.mirrored ? ", mirrored" : "")
+                lines.append(String(format: "  watermark  payload %@, confidence %.3f (%d of %d code bits corrected), scale %.3f, rotation %.2f deg%@, key %@, %.1f ms",
                                     mark.payloadHex, mark.confidence, mark.bitErrors, mark.codedBits, mark.scale,
-                                    rotation, report.detectMilliseconds))
+                                    rotation, orientation, mark.keyIdentifier, report.detectMilliseconds))
             }
         }
         if ledger.consulted {
@@ -505,6 +506,8 @@ extension ImageVerification {
             .object(["payload": .string(mark.payloadHex), "confidence": .number(Double(mark.confidence)),
                      "bit_errors": .integer(Int64(mark.bitErrors)), "coded_bits": .integer(Int64(mark.codedBits)),
                      "scale": .number(Double(mark.scale)), "rotation_degrees": .number(Double(mark.rotationDegrees)),
+                     "quarter_turns": .integer(Int64(mark.quarterTurns)), "mirrored": .bool(mark.mirrored),
+                     "key": .string(mark.keyIdentifier),
                      "detect_ms": .number(Double(report?.detectMilliseconds ?? 0))])
         } ?? .null
         object["xmp"] = report.flatMap { report -> JSONValue? in
