@@ -158,16 +158,23 @@ public struct FingerprintMatcher: Sendable {
         }
 
         // 3. Compare the detail at every registration found, on the finest grid the copy supports
-        // (the best layout is not always the right one: a figure is nearly symmetric).
+        // (the best layout is not always the right one: a figure is nearly symmetric). The
+        // unrefined layout registrations are compared too, over a wider window: on a smooth
+        // picture the 32x32 detail is too faint to choose the refinement by.
+        var starts: [(layout: Registration, hypothesis: Hypothesis, plane: LumaPlane, cellsOf32: Int, slack: Int)] =
+            refined.sorted(by: { $0.detail > $1.detail }).prefix(3).map { ($0.score, $0.hypothesis, $0.plane, 1, 1) }
+        for (coarseScore, hypothesis) in found.sorted(by: { $0.score.correlation > $1.score.correlation }).prefix(3) {
+            starts.append((coarseScore, hypothesis, planes[Orientation.all.firstIndex(of: hypothesis.orientation)!], 2, 2))
+        }
         var result: FingerprintMatch?
-        for (layout, hypothesis, _, plane) in refined.sorted(by: { $0.detail > $1.detail }).prefix(3) {
+        for (layout, hypothesis, plane, cellsOf32, slack) in starts {
             let side = min(hypothesis.scaleX, hypothesis.scaleY) >= Self.fineScale ? ImageFingerprint.gridSide : 32
             let reference = (side == 64 ? fine : medium).detail()
-            let factor = side / 32
+            let factor = side / 32 * cellsOf32
             let (w, h) = cell(side)
-            for phase in side == 64 ? Self.phases : [(x: layout.phaseX, y: layout.phaseY)] {
+            for phase in side == 64 || cellsOf32 > 1 ? Self.phases : [(x: layout.phaseX, y: layout.phaseY)] {
                 let sampled = plane.sample(hypothesis, cellWidth: w, cellHeight: h, phaseX: phase.x, phaseY: phase.y).detail()
-                let around = (x: factor * layout.offsetX, y: factor * layout.offsetY, radius: factor + 1)
+                let around = (x: factor * layout.offsetX, y: factor * layout.offsetY, radius: factor + slack)
                 guard let score = sampled.bestRegistration(against: reference, around: around) else { continue }
                 if result == nil || score.correlation > result!.correlation {
                     result = FingerprintMatch(
@@ -233,15 +240,20 @@ struct Registration {
     var phaseY = 0.0
 }
 
-/// A grid of cell values with a validity mask (cells outside the candidate are invalid).
+/// A grid of cell values with a validity mask (cells outside the candidate, and flat ones, are
+/// invalid).
 struct Grid {
     var width: Int
     var height: Int
     var values: [Double]
     var valid: [Bool]
+    /// Cells whose value is known even where `valid` is false (flat cells of a sampled candidate):
+    /// they still count in the neighbourhood means of `detail`, so a cell's detail is computed
+    /// from the same neighbours as the fingerprint's. Nil: `valid`.
+    var known: [Bool]?
 
-    init(width: Int, height: Int, values: [Double], valid: [Bool]) {
-        self.width = width; self.height = height; self.values = values; self.valid = valid
+    init(width: Int, height: Int, values: [Double], valid: [Bool], known: [Bool]? = nil) {
+        self.width = width; self.height = height; self.values = values; self.valid = valid; self.known = known
     }
 
     init(_ fingerprint: ImageFingerprint) {
@@ -249,15 +261,16 @@ struct Grid {
         self.init(width: side, height: side, values: fingerprint.grey, valid: Array(repeating: true, count: side * side))
     }
 
-    /// Each valid cell minus the mean of the valid cells in its 5x5 neighbourhood (a cell with
-    /// fewer than 9 valid neighbours there becomes invalid): the grid's detail, without its layout.
+    /// Each valid cell minus the mean of the known cells in its 5x5 neighbourhood (a cell with
+    /// fewer than 9 known neighbours there becomes invalid): the grid's detail, without its layout.
     func detail() -> Grid {
         var out = self
+        let neighbours = known ?? valid
         for y in 0..<height {
             for x in 0..<width where valid[y * width + x] {
                 var sum = 0.0, count = 0
                 for ny in max(0, y - 2)...min(height - 1, y + 2) {
-                    for nx in max(0, x - 2)...min(width - 1, x + 2) where valid[ny * width + nx] {
+                    for nx in max(0, x - 2)...min(width - 1, x + 2) where neighbours[ny * width + nx] {
                         sum += values[ny * width + nx]
                         count += 1
                     }
@@ -447,17 +460,23 @@ struct LumaPlane {
         let rows = max(1, min(4096, Int(((maxY - minY) / cellHeight).rounded(.up))))
         var values = [Double](repeating: 0, count: columns * rows)
         var valid = [Bool](repeating: false, count: columns * rows)
+        var known = [Bool](repeating: false, count: columns * rows)
         let halfX = hypothesis.scaleX * cellWidth / 2, halfY = hypothesis.scaleY * cellHeight / 2
         for row in 0..<rows {
             for column in 0..<columns {
                 let (qx, qy) = forward(minX + (Double(column) + 0.5) * cellWidth, minY + (Double(row) + 0.5) * cellHeight)
                 let box = box(x0: qx - halfX, y0: qy - halfY, x1: qx + halfX, y1: qy + halfY)
-                if box.inside >= 0.6, box.variance >= 0.25 {
-                    values[row * columns + column] = box.mean
-                    valid[row * columns + column] = true
+                if box.inside >= 0.6 {
+                    // Quantised like the fingerprint's cells (4 grey levels), so like is compared
+                    // with like: on a smooth picture the recorded detail is mostly that rounding.
+                    values[row * columns + column] = 4 * (box.mean / 4).rounded()
+                    known[row * columns + column] = true
+                    // Flat cells (a decoder's fill of a truncated file looks like this) are not
+                    // compared themselves.
+                    valid[row * columns + column] = box.variance >= 0.25
                 }
             }
         }
-        return Grid(width: columns, height: rows, values: values, valid: valid)
+        return Grid(width: columns, height: rows, values: values, valid: valid, known: known)
     }
 }

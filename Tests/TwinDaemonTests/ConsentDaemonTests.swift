@@ -147,9 +147,10 @@ struct ConsentDaemonTests {
     @Test("a grant that requires the AI label gets it even where the config switches labels off")
     func grantRequiresLabel() throws {
         let labelsOff = "[output]\nlabel = false"
-        let required = try DaemonFixture(extraConfig: labelsOff, ungranted: ["ava"])
-        let notRequired = try DaemonFixture(extraConfig: labelsOff)
-        let labelsOn = try DaemonFixture()
+        let key = WatermarkKey.generate()
+        let required = try DaemonFixture(extraConfig: labelsOff, ungranted: ["ava"], watermarkKey: key)
+        let notRequired = try DaemonFixture(extraConfig: labelsOff, watermarkKey: key)
+        let labelsOn = try DaemonFixture(watermarkKey: key)
         defer { [required, notRequired, labelsOn].forEach { $0.remove() } }
         let store = required.store
         var terms = required.terms()

@@ -33,8 +33,9 @@ struct DaemonFixture {
     /// `maxImages` per grant; grants cover ecommerce + social-media in EU and US for brand-north.
     /// Twins in `ungranted` are registered but get no grant; twins in `unregistered` have no
     /// registry record at all. `brand-south` has a key but is not registered.
+    /// `watermarkKey` defaults to a fresh one; installations compared pixel for pixel share one.
     init(host: String = "test", maxImages: Int = 100, extraConfig: String = "", ungranted: Set<String> = [],
-         unregistered: Set<String> = []) throws {
+         unregistered: Set<String> = [], watermarkKey: WatermarkKey = .generate()) throws {
         let registrar = PartyKey.generate()
         root = FileManager.default.temporaryDirectory.appendingPathComponent("twinrender-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -45,7 +46,7 @@ struct DaemonFixture {
         let hostKey = PartyKey.generate()
         _ = try registrar.write(party: "registrar", to: keyFiles)
         _ = try hostKey.write(party: host, to: keyFiles)
-        watermarkKey = WatermarkKey.generate()
+        self.watermarkKey = watermarkKey
         try watermarkKey.write(to: keyFiles.appendingPathComponent("watermark.key").path)
         configURL = root.appendingPathComponent("twinrender.toml")
         try """

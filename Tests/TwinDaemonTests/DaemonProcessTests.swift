@@ -7,8 +7,10 @@ import TwinImaging
 struct DaemonProcessTests {
     @Test("delivers images with one ledger event each, and a re-render is bit-identical")
     func deliversAndIsDeterministic() throws {
-        let first = try DaemonFixture()
-        let second = try DaemonFixture()
+        // One operator's two hosts: same watermark key (the mark depends on it).
+        let key = WatermarkKey.generate()
+        let first = try DaemonFixture(watermarkKey: key)
+        let second = try DaemonFixture(watermarkKey: key)
         defer { first.remove(); second.remove() }
         for fixture in [first, second] {
             try fixture.drop(DaemonFixture.job(seed: 9, count: 2), id: "det")

@@ -84,7 +84,7 @@ struct VerifyTests {
         #expect(ledger["events"] as? Int == 2)
 
         // The text form says the same, and --ledger works without a config.
-        let text = try TwinRenderBinary.run(["verify", image.path, "--ledger", fixture.ledger.path],
+        let text = try TwinRenderBinary.run(["verify", image.path, "--ledger", fixture.ledger.path, "--key", fixture.watermarkKeyFile.path],
                                             environment: ["TWINRENDER_CONFIG": "/nonexistent/twinrender.toml"])
         #expect(text.status == 0, "\(text.output)")
         #expect(text.output.contains("-> job verify-job image 1, the exact delivered file"))
@@ -118,7 +118,7 @@ struct VerifyTests {
         let png = fixture.root.appendingPathComponent("edited.png")
         try PNGCodec.encode(edited, metadata: nil).write(to: png)
         let (pngStatus, pngJSON) = try verifyJSON([png.path, "--config", fixture.configURL.path])
-        #expect(pngStatus == 0)
+        #expect(pngStatus == 0, "\(pngJSON)")
         #expect(pngJSON["exact_file"] as? Bool == false)
         #expect((pngJSON["event"] as? [String: Any])?["job"] as? String == "verify-job")
         let picture = try #require(pngJSON["picture"] as? [String: Any])

@@ -3,6 +3,7 @@
 // Failure modes: a gradient or simulation that drifts from the detector fails an expectation.
 import Foundation
 import Testing
+import TwinBase
 @testable import TwinImaging
 
 /// The closed-loop embedder (`WatermarkEmbedder`), the whitened detector features it
@@ -94,17 +95,23 @@ import Testing
 
     @Test func hardRendersReadBackAfterTheClosedLoop() throws {
         let plain = WatermarkEmbedder(layout: WatermarkLayout(key: .test), targetPSNR: 41, minimumPSNR: 41, closedLoop: false)
-        var plainFailures = 0
+        // Raw code-bit errors after JPEG 50, summed (a lost mark counts every bit).
+        var plainErrors = 0, closedErrors = 0
+        func errors(_ image: RGBImage, _ payload: UInt64) throws -> Int {
+            let detection = watermark.detect(in: try Attack.jpeg50.apply(image, seed: 9))
+            return detection?.payload == payload ? detection!.bitErrors : PayloadCode.codedBits
+        }
         for (name, original) in try HardRenders.all() {
             for payload in payloads {
                 var open = original
                 plain.embed(into: &open, payload: payload)
-                if watermark.detect(in: open)?.payload != payload { plainFailures += 1 }
+                plainErrors += try errors(open, payload)
 
                 var image = original
                 let outcome = try watermark.embedReportingOutcome(into: &image, payload: payload)
                 #expect(outcome.psnr >= 40, "\(name) \(payload): PSNR \(outcome.psnr)")
                 #expect(outcome.steps >= WatermarkEmbedder.iterations)
+                closedErrors += try errors(image, payload)
                 let detection = watermark.detect(in: image)
                 #expect(detection?.payload == payload, "\(name) \(payload) untouched")
                 #expect((detection?.bitErrors ?? .max) <= 10, "\(name) \(payload): \(detection?.bitErrors ?? -1) bit errors")
@@ -113,8 +120,8 @@ import Testing
                 }
             }
         }
-        // The plain mark loses at least some of these: they are the hard cases.
-        #expect(plainFailures > 0)
+        // At the same PSNR the closed loop reads these hard cases with fewer errors.
+        #expect(closedErrors < plainErrors, "closed loop \(closedErrors), plain \(plainErrors) bit errors after JPEG 50")
     }
 
     @Test func escalatesNoLowerThanTheMinimum() throws {
