@@ -34,6 +34,10 @@ public struct ImageReport: Sendable, Equatable, Codable {
         public var mirrored: Bool
         /// Identifier of the watermark key that read the mark.
         public var keyIdentifier: String
+        /// Sync correlation peak, standard deviations above its mean.
+        public var syncScore: Double
+        /// Payload hypotheses tested before this one matched (this one included).
+        public var hypothesesTried: Int
     }
 
     /// "png" or "jpeg".
@@ -90,7 +94,8 @@ public struct ImageInspector: Sendable {
             ImageReport.Watermark(
                 payloadHex: ProvenanceMetadata.hex($0.payload), payload: $0.payload, confidence: $0.confidence,
                 bitErrors: $0.bitErrors, codedBits: $0.codedBits, scale: $0.scale, rotationDegrees: $0.rotationDegrees,
-                quarterTurns: $0.quarterTurns, mirrored: $0.mirrored, keyIdentifier: $0.keyIdentifier)
+                quarterTurns: $0.quarterTurns, mirrored: $0.mirrored, keyIdentifier: $0.keyIdentifier,
+                syncScore: $0.syncScore, hypothesesTried: $0.hypothesesTried)
         }
         let declared = xmp["twinrender:WatermarkPayload"]
         return ImageReport(

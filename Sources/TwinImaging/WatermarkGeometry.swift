@@ -68,6 +68,9 @@ enum WatermarkGeometry {
     static let maximumLevel = 3
     /// Most candidates `candidates` returns: the identity and `basesPerLevel` per level.
     static let maximumCandidates = 1 + basesPerLevel * (maximumLevel + 1)
+    /// Longest lag searched, as a fraction of the window's shorter side (a longer one overlaps
+    /// too few pixel pairs to be measured).
+    static let longestLag = 0.75
     /// Scales (tile side / 64) searched on level 0 and on deeper levels (in that level's pixels).
     static let firstLevelScales = 0.45...1.5
     static let deeperLevelScales = 0.75...1.5
@@ -82,7 +85,7 @@ enum WatermarkGeometry {
     static func candidates(residual: WatermarkResidual, level: Int) -> [Candidate] {
         let acf = Autocorrelation(residual: residual, window: window)
         let scales = level == 0 ? firstLevelScales : deeperLevelScales
-        let reach = min(64 * scales.upperBound, 0.62 * Double(acf.windowSide))
+        let reach = min(64 * scales.upperBound, Self.longestLag * Double(acf.windowSide))
         let radii = (64 * scales.lowerBound)...reach
         var found: [Candidate] = level == 0 ? [.identity] : []
         for basis in acf.latticeBases(radii: radii).prefix(basesPerLevel) {

@@ -1,8 +1,13 @@
 """watermark-bench: twinrender's invisible watermark vs the issue #6 attacks, side by side with
 the `invisible-watermark` package (dwtDctSvd, 64 bits; rivaGan, 32 bits, its only size).
 
-    scripts/watermark-bench --renders SPOOL/out --count 100          # real renders (PNG)
-    scripts/watermark-bench --npz scripts/work/data/heldout.npz      # dataset images, until renders exist
+    scripts/watermark-bench --renders DIR --count 100                # unmarked images (PNG), marked here
+    scripts/watermark-bench --delivered SPOOL/out --key KEY --count 96  # daemon deliveries, as delivered
+    scripts/watermark-bench --npz scripts/work/data/heldout.npz      # dataset images
+
+`--delivered` reads images the daemon marked (scripts/watermark/make_deliveries makes a set) and
+takes each one's payload from its XMP; the other modes mark the images with `--key` (made in the
+work directory when not given).
 
 Our side runs through the CLI (`twinrender watermark embed` / `detect --json`, release build by
 default); attacks are Pillow/NumPy. Reports PSNR (marked vs unmarked), exact-payload recovery
@@ -23,7 +28,7 @@ import sys
 import time
 
 import numpy as np
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageEnhance, ImageOps, features
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -58,6 +63,30 @@ def png_jpeg_png(image):
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
+def reencode(image, format, quality):
+    buffer = io.BytesIO()
+    image.save(buffer, format, quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def scaled(image, fx, fy, resample=Image.BICUBIC):
+    return image.resize((max(1, round(image.width * fx)), max(1, round(image.height * fy))), resample)
+
+
+def aspect_crop(image, aspect):
+    """Centre crop to width/height = aspect."""
+    w, h = image.size
+    if w / h > aspect:
+        nw = round(h * aspect)
+        return image.crop(((w - nw) // 2, 0, (w - nw) // 2 + nw, h))
+    nh = round(w / aspect)
+    return image.crop((0, (h - nh) // 2, w, (h - nh) // 2 + nh))
+
+
+def to_width(image, width):
+    return image.resize((width, round(image.height * width / image.width)), Image.BICUBIC)
+
+
 # name -> (function(image, seed) -> image, save as JPEG?)  JPEG attacks are fed to detectors as JPEG files.
 ATTACKS = {
     "none": (lambda im, s: im, None),
@@ -72,7 +101,37 @@ ATTACKS = {
     "noise sigma 5": (lambda im, s: noise(im, 5, s), None),
     "rotate 2 deg": (lambda im, s: im.rotate(2, resample=Image.BICUBIC), None),
     "PNG->JPEG->PNG": (lambda im, s: png_jpeg_png(im), None),
+    # Geometry (issue 15 part 5).
+    "mirror left-right": (lambda im, s: ImageOps.mirror(im), None),
+    "mirror top-bottom": (lambda im, s: ImageOps.flip(im), None),
+    "turn 90 deg": (lambda im, s: im.transpose(Image.Transpose.ROTATE_270), None),
+    "turn 180 deg": (lambda im, s: im.transpose(Image.Transpose.ROTATE_180), None),
+    "turn 270 deg": (lambda im, s: im.transpose(Image.Transpose.ROTATE_90), None),
+    "rotate 10 deg": (lambda im, s: im.rotate(10, resample=Image.BICUBIC), None),
+    "rotate -15 deg": (lambda im, s: im.rotate(-15, resample=Image.BICUBIC), None),
+    "thumbnail 0.25x + JPEG 75": (lambda im, s: scaled(im, 0.25, 0.25, Image.LANCZOS), 75),
+    "thumbnail 0.5x + JPEG 75": (lambda im, s: scaled(im, 0.5, 0.5, Image.LANCZOS), 75),
+    "scale 0.75x": (lambda im, s: scaled(im, 0.75, 0.75, Image.LANCZOS), None),
+    "screenshot 1.37x + JPEG 85": (lambda im, s: scaled(im, 1.37, 1.37), 85),
+    "upscale 2x (lossless)": (lambda im, s: scaled(im, 2, 2), None),
+    "upscale 4x (lossless)": (lambda im, s: scaled(im, 4, 4), None),
+    "upscale to 1080 + JPEG 80": (lambda im, s: to_width(im, 1080), 80),
+    "crop 4:5": (lambda im, s: aspect_crop(im, 4 / 5), None),
+    "crop 16:9": (lambda im, s: aspect_crop(im, 16 / 9), None),
+    "stretch width 1.25x": (lambda im, s: scaled(im, 1.25, 1), None),
+    "squeeze height 0.8x": (lambda im, s: scaled(im, 1, 0.8), None),
+    # Compression.
+    "JPEG 30": (lambda im, s: im, 30),
+    "JPEG 20": (lambda im, s: im, 20),
+    "WebP 50": (lambda im, s: reencode(im, "WEBP", 50), None),
+    "AVIF 30": (lambda im, s: reencode(im, "AVIF", 30), None),
+    # Everyday chain.
+    "crop 10% + 0.8x + brightness 1.1 + JPEG 60": (
+        lambda im, s: ImageEnhance.Brightness(scaled(crop(im, 0.10), 0.8, 0.8, Image.LANCZOS)).enhance(1.1), 60),
 }
+if not features.check("avif"):
+    print("note: this Pillow has no AVIF codec; the AVIF attack is skipped", file=sys.stderr)
+    del ATTACKS["AVIF 30"]
 
 
 def attacked(image, name, seed):
@@ -87,6 +146,9 @@ def psnr(a, b):
 
 
 def load_images(args):
+    if args.delivered:
+        files = sorted(pathlib.Path(args.delivered).glob("*.png"))
+        return [Image.open(f).convert("RGB") for f in files][: args.count], [], files[: args.count]
     if args.renders:
         files = sorted(pathlib.Path(args.renders).glob("*.png"))
         images = [Image.open(f).convert("RGB") for f in files]
@@ -95,14 +157,14 @@ def load_images(args):
         images = [Image.fromarray(x) for x in data[: args.count + args.unmarked]]
     if len(images) < args.count:
         sys.exit(f"need {args.count} images, found {len(images)}")
-    return images[: args.count], images[args.count: args.count + args.unmarked]
+    return images[: args.count], images[args.count: args.count + args.unmarked], None
 
 
 class Ours:
     name = "twinrender"
 
-    def __init__(self, binary, work):
-        self.binary, self.work = binary, work
+    def __init__(self, binary, work, key):
+        self.binary, self.work, self.key = binary, work, key
 
     def run(self, *arguments):
         # The watermark commands never call BLAS; one OpenBLAS thread keeps its idle pool from
@@ -116,7 +178,7 @@ class Ours:
         for index, (image, payload) in enumerate(zip(images, payloads)):
             src, dst = self.work / f"{tag}-{index}-orig.png", self.work / f"{tag}-{index}-marked.png"
             image.save(src)
-            result = self.run("embed", str(src), str(dst), "--payload", f"{payload:016x}", "--json")
+            result = self.run("embed", str(src), str(dst), "--payload", f"{payload:016x}", "--key", self.key, "--json")
             if result.returncode != 0:
                 sys.exit(f"embed failed: {result.stderr}")
             stats.append(json.loads(result.stdout))
@@ -135,7 +197,7 @@ class Ours:
             paths.append(str(path))
         results = []
         for start in range(0, len(paths), 200):
-            out = self.run("detect", "--json", *paths[start: start + 200]).stdout
+            out = self.run("detect", "--json", "--key", self.key, *paths[start: start + 200]).stdout
             for line in out.splitlines():
                 report = json.loads(line).get("report") or {}
                 mark = report.get("watermark")
@@ -175,11 +237,15 @@ class InvisibleWatermark:
         return value, (time.perf_counter() - start) * 1000
 
 
-def evaluate_ours(ours, images, payloads, tag, seed):
-    marked, embed_ms = ours.embed(images, payloads, tag)
-    row = {"psnr_min": min(psnr(a, b) for a, b in zip(images, marked)),
-           "psnr_mean": float(np.mean([psnr(a, b) for a, b in zip(images, marked)])),
-           "embed_ms": float(np.mean(embed_ms)), "recovery": {}, "detect_ms": []}
+def evaluate_ours(ours, images, payloads, tag, seed, delivered=False):
+    if delivered:  # already marked by the daemon; no unmarked original to compare with
+        marked, embed_ms = images, [float("nan")]
+        row = {"psnr_min": float("nan"), "psnr_mean": float("nan")}
+    else:
+        marked, embed_ms = ours.embed(images, payloads, tag)
+        row = {"psnr_min": min(psnr(a, b) for a, b in zip(images, marked)),
+               "psnr_mean": float(np.mean([psnr(a, b) for a, b in zip(images, marked)]))}
+    row.update({"embed_ms": float(np.mean(embed_ms)), "recovery": {}, "detect_ms": []})
     for name, (function, quality) in ATTACKS.items():
         batch = []
         for index, image in enumerate(marked):
@@ -232,6 +298,8 @@ def main():
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--renders", help="directory of PNG renders (e.g. a spool's out/)")
     source.add_argument("--npz", help="dataset .npz with an `images` array (N, H, W, 3)")
+    source.add_argument("--delivered", help="directory of daemon deliveries (already marked; payloads from their XMP)")
+    parser.add_argument("--key", help="watermark key file (default: WORK/bench.key, made once)")
     parser.add_argument("--count", type=int, default=100, help="marked images (default 100)")
     parser.add_argument("--unmarked", type=int, default=0,
                         help="extra unmarked images for the false-positive check (default 0; the "
@@ -250,16 +318,29 @@ def main():
 
     work = pathlib.Path(args.out)
     work.mkdir(parents=True, exist_ok=True)
-    images, extra = load_images(args)
-    payloads = [random.Random(args.seed * 100003 + i).getrandbits(64) for i in range(len(images))]
-    ours = Ours(args.twinrender, work)
+    images, extra, delivered_files = load_images(args)
+    key = args.key or str(work / "bench.key")
+    if not os.path.exists(key):
+        subprocess.run([args.twinrender, "watermark", "keygen", "--out", key], check=True, capture_output=True)
+    ours = Ours(args.twinrender, work, key)
+    if delivered_files:
+        payloads = []
+        for path in delivered_files:
+            out = ours.run("detect", "--json", "--key", key, str(path)).stdout
+            xmp = (json.loads(out).get("report") or {}).get("xmp") or {}
+            if "twinrender:WatermarkPayload" not in xmp:
+                sys.exit(f"{path}: no twinrender:WatermarkPayload in its XMP (not a delivery?)")
+            payloads.append(int(xmp["twinrender:WatermarkPayload"], 16))
+    else:
+        payloads = [random.Random(args.seed * 100003 + i).getrandbits(64) for i in range(len(images))]
     native = f"{images[0].width}x{images[0].height}"
     rows = {}
 
-    row = evaluate_ours(ours, images, payloads, "native", args.seed)
+    row = evaluate_ours(ours, images, payloads, "native", args.seed, delivered=bool(delivered_files))
     row["images"] = len(images)
-    rows[f"twinrender @ {native}"] = row
-    unmarked = [("png", image) for image in images + extra]
+    rows[f"twinrender @ {native}" + (" (deliveries)" if delivered_files else "")] = row
+    # Deliveries carry a mark: they are no false-positive test (their attacked copies neither).
+    unmarked = [("png", image) for image in ([] if delivered_files else images) + extra]
     false_positives = sum(r[0] is not None for r in ours.detect(unmarked, "unmarked"))
     print(f"false positives on unmarked images: {false_positives} / {len(unmarked)}", flush=True)
     attacked_checked = attacked_false_positives = 0
