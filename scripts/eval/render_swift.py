@@ -111,6 +111,7 @@ def main():
         f.write(f'host = "eval"\n[spool]\ndirectory = "spool"\nrescan_interval_seconds = 1\n'
                 f'[model]\ndirectory = "{model}"\n[consent]\nregistry = "registry"\ntrust_anchors = ["keys/registrar.pub"]\n'
                 f'[ledger]\ndirectory = "ledger"\nhost_key = "keys/eval.key"\n'
+                f'[watermark]\nkey_file = "keys/watermark.key"\n'
                 f'[log]\ndirectory = "log"\nheartbeat_interval_seconds = 30\n'
                 f'[workers]\ncount = 1\nblas_threads = {args.blas_threads}\n[output]\nlabel = false\n')
     env = dict(os.environ, TWINRENDER_CONFIG=config)
@@ -120,6 +121,7 @@ def main():
 
     keys = os.path.join(out, "keys")
     tr("registrar", "init", "--out", keys, "--id", "registrar")
+    tr("watermark", "keygen", "--out", os.path.join(keys, "watermark.key"))
     reg = ["--registrar-key", os.path.join(keys, "registrar.key")]
     tr("keygen", "--party", "eval", "--role", "host", "--out", keys, *reg)
     tr("keygen", "--party", LICENSEE, "--role", "licensee", "--out", keys, *reg)

@@ -40,7 +40,10 @@ def photos():
         if isinstance(array, tuple):
             array = array[0]
         array = np.asarray(array)
-        if array.dtype != np.uint8:
+        if array.dtype == bool:
+            array = array.astype(np.uint8) * 255
+        elif array.dtype != np.uint8:
+            array = array.astype(np.float64)
             array = (255 * (array - array.min()) / max(1e-9, float(array.max() - array.min()))).astype(np.uint8)
         if array.ndim == 2:
             array = np.stack([array] * 3, axis=-1)
