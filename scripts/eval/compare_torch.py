@@ -50,9 +50,9 @@ def render_rows(pkg, rows):
     return (img.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
 
 
-def payloads(binary, paths):
+def payloads(binary, paths, key):
     """Watermark payload (hex) each Swift PNG declares in its XMP."""
-    proc = subprocess.run([binary, "watermark", "detect", "--json", *paths], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run([binary, "watermark", "detect", "--json", "--key", key, *paths], stdout=subprocess.PIPE, text=True)
     if proc.returncode not in (0, 1):  # 1: some image's mark was not detected; its XMP still names the payload
         raise SystemExit(f"twinrender watermark detect failed with {proc.returncode}")
     out = proc.stdout
@@ -63,10 +63,10 @@ def payloads(binary, paths):
     return [found[os.path.abspath(p)] for p in paths]
 
 
-def marked(binary, img, payload, tmp):
+def marked(binary, img, payload, tmp, key):
     src, dst = os.path.join(tmp, "in.png"), os.path.join(tmp, "out.png")
     Image.fromarray(img).save(src)
-    subprocess.run([binary, "watermark", "embed", src, dst, "--payload", payload], check=True,
+    subprocess.run([binary, "watermark", "embed", src, dst, "--payload", payload, "--key", key], check=True,
                    stdout=subprocess.DEVNULL)
     return read_image(dst)
 
@@ -80,6 +80,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--bin", help="twinrender binary: also compare after marking the PyTorch renders alike")
     args = ap.parse_args()
+    key = os.path.join(args.swift, "keys", "watermark.key")  # the installation render_swift.py made
     setup(args.threads)
     pkg = Package(args.model)
     rows = read_manifest(os.path.join(args.swift, "manifest.jsonl"))
@@ -92,7 +93,7 @@ def main():
         for b in range(0, len(rows), args.batch):
             batch = rows[b:b + args.batch]
             swift_paths = [os.path.join(args.swift, r["file"]) for r in batch]
-            marks = payloads(args.bin, swift_paths) if args.bin else [None] * len(batch)
+            marks = payloads(args.bin, swift_paths, key) if args.bin else [None] * len(batch)
             for k, (row, img) in enumerate(zip(batch, render_rows(pkg, batch))):
                 name = f"{b + k:04d}.png"
                 Image.fromarray(img).save(os.path.join(args.out, name))
@@ -105,7 +106,7 @@ def main():
                 mse = (d ** 2).mean()
                 psnr.append(99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse))
                 if marks[k]:
-                    dm = np.abs(marked(args.bin, img, marks[k], tmp).astype(np.float64) - swift)
+                    dm = np.abs(marked(args.bin, img, marks[k], tmp, key).astype(np.float64) - swift)
                     m_diff.append((dm > 0).mean())
                     m_max.append(dm.max())
                     m_identical += int(dm.max() == 0)

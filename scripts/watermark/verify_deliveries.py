@@ -28,6 +28,7 @@ def main():
     parser.add_argument("--twinrender", default=str(bench.ROOT / ".build/release/twinrender"))
     parser.add_argument("--spool", required=True)
     parser.add_argument("--ledger", required=True)
+    parser.add_argument("--key", required=True, help="the installation's watermark key (watermark.key_file)")
     parser.add_argument("--work", default=str(bench.ROOT / "scripts/work/verify-deliveries"))
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args()
@@ -47,7 +48,7 @@ def main():
                 copy = function(Image.open(file).convert("RGB"), args.seed + index)
                 path = work / f"{file.stem}.{'jpg' if quality else 'png'}"
                 copy.save(path, "JPEG", quality=quality) if quality else copy.save(path)
-            run = subprocess.run([args.twinrender, "verify", str(path), "--ledger", args.ledger, "--json"],
+            run = subprocess.run([args.twinrender, "verify", str(path), "--ledger", args.ledger, "--key", args.key, "--json"],
                                  capture_output=True, text=True)
             report = json.loads(run.stdout)
             event = report.get("event") or {}
