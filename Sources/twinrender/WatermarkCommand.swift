@@ -79,8 +79,9 @@ struct WatermarkEmbedCommand: ParsableCommand {
         if label { try AILabel().draw(on: &image) }
         var settings = InvisibleWatermark.Configuration()
         settings.targetPSNR = psnr
+        let watermark = InvisibleWatermark(key: markKey, configuration: settings)
         let start = DispatchTime.now().uptimeNanoseconds
-        let achieved = try InvisibleWatermark(key: markKey, configuration: settings).embed(into: &image, payload: value)
+        let achieved = try watermark.embed(into: &image, payload: value)
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         try PNGCodec.encode(image, metadata: nil).write(to: URL(fileURLWithPath: output))
         if json {
