@@ -1,0 +1,124 @@
+// Role: the pooled connection to the fleet database: one PostgresNIO `PostgresClient` whose
+// `run()` a caller keeps running (the daemon's service group, or `withRunning` for a command),
+// every operation bounded by a deadline, and the mapping of driver errors to `FleetError`.
+// Reference: postgres-nio's `PostgresClient` (structured concurrency: the pool lives in `run()`).
+// Failure modes: a database that is down, restarting or unreachable makes an operation fail with
+// the transient `FleetError.databaseUnavailable` after at most `deadline` (the pool keeps trying
+// to connect in the background); `retrying` turns that into waits with capped exponential backoff
+// and never crashes. A statement the server refuses is `FleetError.query` (not retried).
+
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The fleet database: a connection pool plus deadlines and error mapping.
+public final class FleetDatabase: Sendable {
+    /// Where the database is (password never logged: use `url.redacted`).
+    public let url: FleetURL
+    /// The longest one operation may take, connection wait included, before it fails as unavailable.
+    public let deadline: Duration
+    let client: PostgresClient
+    let logger: Logger
+
+    /// A pool for `url` (at most `maxConnections`); nothing connects until `run()` is running.
+    public init(url: FleetURL, logger: Logger, deadline: Duration = .seconds(10), maxConnections: Int = 8) {
+        var configuration = url.clientConfiguration
+        configuration.options.maximumConnections = maxConnections
+        configuration.options.connectTimeout = deadline
+        self.url = url
+        self.deadline = deadline
+        self.logger = logger
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// Runs the pool until cancelled (or until graceful shutdown in a service group).
+    public func run() async { await client.run() }
+
+    /// Runs the pool around `body`, then shuts it down: for commands and tests.
+    public func withRunning<T: Sendable>(_ body: @Sendable (FleetDatabase) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            defer { group.cancelAll() }
+            return try await body(self)
+        }
+    }
+
+    /// Runs `body` on a pooled connection inside one transaction, within `deadline`.
+    /// - Throws: `FleetError` (whatever `body` throws as a `FleetError` passes through unchanged).
+    func transaction<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await bounded(what) { client, logger in
+            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        }
+    }
+
+    /// Runs `body` on a pooled connection (no transaction), within `deadline`.
+    func connection<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await bounded(what) { client, _ in try await client.withConnection { connection in try await body(connection) } }
+    }
+
+    /// Repeats `operation` while it fails with a transient error: waits 0.1 s, doubling up to `maxWait`,
+    /// logging each failure once; gives up after `attempts` tries (nil: until cancelled).
+    public func retrying<T: Sendable>(_ what: String, attempts: Int? = nil, maxWait: Duration = .seconds(5),
+                                      _ operation: @Sendable () async throws -> T) async throws -> T {
+        var wait = Duration.milliseconds(100)
+        var tried = 0
+        while true {
+            do { return try await operation() } catch let error as FleetError where error.isTransient {
+                tried += 1
+                if let attempts, tried >= attempts { throw error }
+                logger.warning("fleet.database_unavailable", metadata: [
+                    "operation": "\(what)", "error": "\(error)", "retry_in_seconds": "\(wait)",
+                ])
+                try await Task.sleep(for: wait)
+                wait = min(wait * 2, maxWait)
+            }
+        }
+    }
+
+    private enum Raced<T: Sendable>: Sendable { case value(T), timedOut }
+
+    private func bounded<T: Sendable>(_ what: String,
+                                      _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
+        let client = self.client, logger = self.logger, deadline = self.deadline
+        do {
+            return try await withThrowingTaskGroup(of: Raced<T>.self) { group in
+                group.addTask { .value(try await body(client, logger)) }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    return .timedOut
+                }
+                defer { group.cancelAll() }
+                guard case .value(let value)? = try await group.next() else {
+                    throw FleetError.databaseUnavailable("\(what): no answer from \(url.redacted) within \(deadline)")
+                }
+                return value
+            }
+        } catch {
+            throw Self.classify(error, what: what, url: url)
+        }
+    }
+
+    /// Maps a driver error to `FleetError`: connection-level failures and server states that pass
+    /// (shutdown, starting up, too many connections) are transient; other server errors are not.
+    static func classify(_ error: any Error, what: String, url: FleetURL) -> FleetError {
+        if let fleet = error as? FleetError { return fleet }
+        if let transaction = error as? PostgresTransactionError {
+            if let inner = transaction.closureError ?? transaction.beginError ?? transaction.commitError {
+                return classify(inner, what: what, url: url)
+            }
+        }
+        if error is CancellationError { return .databaseUnavailable("\(what): cancelled") }
+        if let psql = error as? PSQLError {
+            if let state = psql.serverInfo?[.sqlState] {
+                let message = psql.serverInfo?[.message] ?? "sqlstate \(state)"
+                let transientClasses = ["08", "53", "57", "40"]   // connection, resources, operator intervention, rollback
+                if transientClasses.contains(where: state.hasPrefix) {
+                    return .databaseUnavailable("\(what): \(message) (sqlstate \(state))")
+                }
+                return .query("\(what): \(message) (sqlstate \(state))")
+            }
+            return .databaseUnavailable("\(what): \(url.redacted): \(psql.code)")
+        }
+        return .databaseUnavailable("\(what): \(url.redacted): \(error)")
+    }
+}
