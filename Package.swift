@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "TwinFleet",
             dependencies: [
-                "TwinBase", "TwinLedger",
+                "TwinBase", "TwinLedger", "TwinSpool",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

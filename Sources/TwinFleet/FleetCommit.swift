@@ -7,10 +7,13 @@
 // Failure modes: a claim that is no longer current (`staleLease`), a grant over its limit
 // (`quotaExhausted`), an event id already in the ledger (`conflictingEvent`) roll everything back;
 // so does any database error. A crash before COMMIT leaves nothing; after it, everything. Two
-// workers of one host serialise on the host's `ledger_heads` row, so its chain never forks.
+// workers of one host serialise on the host's `ledger_heads` row, so its chain never forks. A
+// commit whose COMMIT reply was lost (database restart) is retried safely: the retry finds the job
+// delivered by this very claim and returns the events already written, so nothing is doubled.
 
 import Crypto
 import Foundation
+import Logging
 import PostgresNIO
 import TwinBase
 import TwinLedger
@@ -42,8 +45,13 @@ extension FleetQueue {
         return try await database.transaction("commit \(claim.job)") { connection in
             let logger = database.logger
             let lease = try await connection.query("""
-                SELECT state, generation, lease_holder FROM jobs WHERE id = \(claim.job) FOR UPDATE
-                """, logger: logger).collect().first?.decode((String, Int64, String?).self)
+                SELECT state, generation, lease_holder, delivered_by FROM jobs WHERE id = \(claim.job) FOR UPDATE
+                """, logger: logger).collect().first?.decode((String, Int64, String?, String?).self)
+            if let lease, lease.0 == "delivered", lease.1 == claim.generation, lease.3 == host {
+                // This very claim committed already (an earlier try whose COMMIT reply was lost):
+                // answer with what it wrote, write nothing again.
+                return try await Self.committedEvents(job: claim.job, generation: claim.generation, connection, logger: logger)
+            }
             guard let lease, lease.0 == "leased", lease.1 == claim.generation, lease.2 == host else {
                 throw FleetError.staleLease(job: claim.job, generation: claim.generation)
             }
@@ -91,11 +99,27 @@ extension FleetQueue {
                 """, logger: logger)
             try await connection.query("""
                 UPDATE jobs SET state = 'delivered', lease_holder = NULL, lease_expires = NULL, reason_code = NULL,
-                  reason = NULL, updated_at = clock_timestamp() WHERE id = \(claim.job)
+                  reason = NULL, delivered_by = \(host), delivered_at = clock_timestamp(), updated_at = clock_timestamp()
+                WHERE id = \(claim.job)
                 """, logger: logger)
             try await connection.query("DELETE FROM quota_reservations WHERE job = \(claim.job)", logger: logger)
             return events
         }
+    }
+
+    /// The events `generation` of `job` committed, in image order.
+    private static func committedEvents(job: String, generation: Int64, _ connection: PostgresConnection,
+                                        logger: Logger) async throws -> [RoyaltyEvent] {
+        var events = [RoyaltyEvent]()
+        for try await line in try await connection.query("""
+            SELECT line FROM royalty_events WHERE job = \(job) AND generation = \(generation) ORDER BY image_index
+            """, logger: logger).decode(String.self) {
+            guard let event = RoyaltyEvent.parse(line: line) else {
+                throw FleetError.query("a royalty event of job \(job) is not a canonical ledger line")
+            }
+            events.append(event)
+        }
+        return events
     }
 
     /// Reserves `images` of `grant`'s limit for the claim's job (replacing an earlier reservation

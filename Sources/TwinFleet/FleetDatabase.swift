@@ -31,10 +31,11 @@ public final class FleetDatabase: Sendable {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
     }
 
-    /// Runs the pool until cancelled (or until graceful shutdown in a service group).
+    /// Runs the pool until cancelled (or until graceful shutdown in a service group). A pool
+    /// runs once: call either this or `withRunning`, once per `FleetDatabase`.
     public func run() async { await client.run() }
 
-    /// Runs the pool around `body`, then shuts it down: for commands and tests.
+    /// Runs the pool around `body`, then shuts it down: for commands and tests (once per value).
     public func withRunning<T: Sendable>(_ body: @Sendable (FleetDatabase) async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.client.run() }

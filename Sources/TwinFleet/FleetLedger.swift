@@ -102,8 +102,8 @@ public struct FleetLedger: Sendable {
             SELECT event_id, host, seq, job, image_index, grant_uid, output_sha256, line FROM royalty_events ORDER BY position
             """, logger: logger).decode((String, String, Int64, String, Int, String, String, String).self) {
             guard let event = RoyaltyEvent.parse(line: line) else { continue }   // the export's verification names it
-            if (event.eventID, event.host, event.seq, event.job, event.imageIndex, event.grant, event.outputSHA256)
-                != (id, host, seq, job, index, grant, sha) {
+            if (event.eventID, event.host, event.seq, event.job) != (id, host, seq, job)
+                || (event.imageIndex, event.grant, event.outputSHA256) != (index, grant, sha) {
                 found.append("event row \(id): its columns disagree with its signed line")
             }
         }

@@ -22,6 +22,8 @@ public struct FleetClaim: Sendable, Hashable {
     public let spec: [UInt8]
     /// Claims of this job so far, this one included.
     public let attempt: Int
+    /// Failures counted against the job before this claim (render failures and lost leases).
+    public let failures: Int
     /// The host holding the lease.
     public let host: String
 }
@@ -31,7 +33,8 @@ public enum FleetEnding: Sendable, Hashable {
     /// Refused for good (invalid job, consent denied): `rejected` with its reason.
     case rejected(code: String, reason: String)
     /// Failed on this host (render error): counted against the job; after failing on
-    /// `maxFailedHosts` distinct hosts it is `parked` with the reason, else queued again.
+    /// `maxFailedHosts` distinct hosts, or `maxFailures` times in all, it is `parked` with the
+    /// reason, else queued again.
     case failed(code: String, reason: String)
     /// A transient fault (disk full, database hiccup): queued again, not claimed before `retryAfter`
     /// passes, no failure counted.
@@ -50,12 +53,15 @@ public struct FleetQueue: Sendable {
     public let leaseDuration: Duration
     /// Distinct hosts a job may fail on (render failure or an expired lease) before it is parked.
     public let maxFailedHosts: Int
+    /// Failures in all (on any hosts, the same one included) before a job is parked.
+    public let maxFailures: Int
 
     /// Queue access for `host`. Lease and poison limits are the `[queue]` config's.
-    public init(database: FleetDatabase, host: String, leaseDuration: Duration = .seconds(30), maxFailedHosts: Int = 3) {
-        precondition(leaseDuration > .zero && maxFailedHosts >= 1, "lease and poison limits must be positive")
+    public init(database: FleetDatabase, host: String, leaseDuration: Duration = .seconds(30), maxFailedHosts: Int = 3,
+                maxFailures: Int = 5) {
+        precondition(leaseDuration > .zero && maxFailedHosts >= 1 && maxFailures >= 1, "lease and poison limits must be positive")
         self.database = database; self.host = host
-        self.leaseDuration = leaseDuration; self.maxFailedHosts = maxFailedHosts
+        self.leaseDuration = leaseDuration; self.maxFailedHosts = maxFailedHosts; self.maxFailures = maxFailures
     }
 
     /// Queues a job (bytes as a job file holds them) with its claim priority. Returns false, changing
@@ -86,10 +92,11 @@ public struct FleetQueue: Sendable {
         let statement = ClaimStatement(host: host, leaseSeconds: leaseDuration.seconds)
         let host = self.host
         return try await database.connection("claim") { connection in
-            for try await (job, generation, spec, attempt) in try await connection.execute(statement, logger: database.logger) {
-                return FleetClaim(job: job, generation: generation, spec: Array(spec), attempt: attempt, host: host)
+            var claimed: FleetClaim?
+            for try await (job, generation, spec, attempt, failures) in try await connection.execute(statement, logger: database.logger) {
+                claimed = FleetClaim(job: job, generation: generation, spec: Array(spec), attempt: attempt, failures: failures, host: host)
             }
-            return nil
+            return claimed
         }
     }
 
@@ -110,7 +117,7 @@ public struct FleetQueue: Sendable {
     /// - Throws: `staleLease` when the claim is no longer current (nothing is changed).
     @discardableResult
     public func end(_ claim: FleetClaim, _ ending: FleetEnding) async throws -> String {
-        let (job, generation, holder, maxHosts) = (claim.job, claim.generation, claim.host, maxFailedHosts)
+        let (job, generation, holder, maxHosts, maxFailures) = (claim.job, claim.generation, claim.host, maxFailedHosts, maxFailures)
         let state: String? = try await database.transaction("end \(job)") { connection in
             let logger = database.logger
             let rows: [PostgresRow]
@@ -124,10 +131,11 @@ public struct FleetQueue: Sendable {
                     """, logger: logger).collect()
             case .failed(let code, let reason):
                 rows = try await connection.query("""
-                    UPDATE jobs SET
+                    UPDATE jobs SET failures = failures + 1,
                       failed_hosts = CASE WHEN \(holder) = ANY (failed_hosts) THEN failed_hosts ELSE failed_hosts || \(holder) END,
                       state = CASE WHEN cardinality(CASE WHEN \(holder) = ANY (failed_hosts) THEN failed_hosts
-                                   ELSE failed_hosts || \(holder) END) >= \(maxHosts) THEN 'parked' ELSE 'queued' END,
+                                   ELSE failed_hosts || \(holder) END) >= \(maxHosts) OR failures + 1 >= \(maxFailures)
+                              THEN 'parked' ELSE 'queued' END,
                       reason_code = \(code), reason = \(reason), lease_holder = NULL, lease_expires = NULL,
                       updated_at = clock_timestamp()
                     WHERE id = \(job) AND state = 'leased' AND lease_holder = \(holder) AND generation = \(generation)
@@ -161,11 +169,12 @@ public struct FleetQueue: Sendable {
     }
 
     /// The rescuer: every lease that expired goes back to `queued` with the holder counted as a
-    /// failed host, or to `parked` (`lease.expired_on_hosts`) once `maxFailedHosts` distinct hosts lost it.
-    /// Any host may run it; returns the jobs moved and their new state.
+    /// failed host (and a failure), or to `parked` (`lease.expired_on_hosts`) once `maxFailedHosts`
+    /// distinct hosts lost it or it failed `maxFailures` times. Any host may run it; returns the
+    /// jobs moved and their new state.
     @discardableResult
     public func reclaimExpired() async throws -> [(job: String, state: String)] {
-        let maxHosts = maxFailedHosts
+        let (maxHosts, maxFailures) = (maxFailedHosts, maxFailures)
         return try await database.transaction("reclaim expired leases") { connection in
             let rows = try await connection.query("""
                 WITH expired AS (
@@ -173,9 +182,11 @@ public struct FleetQueue: Sendable {
                                   ELSE failed_hosts || lease_holder END AS hosts, lease_holder
                   FROM jobs WHERE state = 'leased' AND lease_expires < clock_timestamp()
                   FOR UPDATE SKIP LOCKED)
-                UPDATE jobs j SET failed_hosts = e.hosts,
-                  state = CASE WHEN cardinality(e.hosts) >= \(maxHosts) THEN 'parked' ELSE 'queued' END,
-                  reason_code = CASE WHEN cardinality(e.hosts) >= \(maxHosts) THEN 'lease.expired_on_hosts' ELSE 'lease.expired' END,
+                UPDATE jobs j SET failed_hosts = e.hosts, failures = j.failures + 1,
+                  state = CASE WHEN cardinality(e.hosts) >= \(maxHosts) OR j.failures + 1 >= \(maxFailures)
+                          THEN 'parked' ELSE 'queued' END,
+                  reason_code = CASE WHEN cardinality(e.hosts) >= \(maxHosts) OR j.failures + 1 >= \(maxFailures)
+                                THEN 'lease.expired_on_hosts' ELSE 'lease.expired' END,
                   reason = 'lease of ' || e.lease_holder || ' expired (hosts that lost it: ' || array_to_string(e.hosts, ', ') || ')',
                   lease_holder = NULL, lease_expires = NULL, updated_at = clock_timestamp()
                 FROM expired e WHERE j.id = e.id

@@ -40,11 +40,14 @@ public enum FleetSchema {
               lease_holder text,
               lease_expires timestamptz,
               attempts integer NOT NULL DEFAULT 0,
+              failures integer NOT NULL DEFAULT 0,
               failed_hosts text[] NOT NULL DEFAULT '{}',
               not_before timestamptz,
               reason_code text,
               reason text,
               source text NOT NULL,
+              delivered_by text,
+              delivered_at timestamptz,
               updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
               CHECK ((state = 'leased') = (lease_holder IS NOT NULL AND lease_expires IS NOT NULL))
             )

@@ -1,13 +1,28 @@
 // Role: the prepared statements on the hot path (claim, renew, heartbeat): parsed once per
-// connection by the server, then only bound and executed.
-// Reference: postgres-nio `PostgresPreparedStatement`; river's claim query.
+// connection by the server, then only bound and executed. Each statement is its SQL, its
+// parameters in `$n` order and its row type; binding is shared (`FleetStatement`).
+// Reference: postgres-nio `PostgresPreparedStatement` (parameter types are inferred from the
+// bindings: `String` text, `Int`/`Int64` int8, `Double` float8, `Date` timestamptz); river's claim query.
 // Failure modes: a decode mismatch is a schema bug and surfaces as `FleetError.query`.
 
 import Foundation
 import PostgresNIO
 
+/// A prepared statement whose bindings are `parameters`, in `$1, $2, …` order.
+protocol FleetStatement: PostgresPreparedStatement {
+    var parameters: [any PostgresThrowingDynamicTypeEncodable] { get }
+}
+
+extension FleetStatement {
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: parameters.count)
+        for value in parameters { try bindings.append(value) }
+        return bindings
+    }
+}
+
 /// Claims the next ready job for `host`: one statement, so the row lock lasts only as long as it.
-struct ClaimStatement: PostgresPreparedStatement {
+struct ClaimStatement: FleetStatement {
     static let sql = """
         WITH next AS (
           SELECT id FROM jobs
@@ -18,68 +33,44 @@ struct ClaimStatement: PostgresPreparedStatement {
           lease_expires = clock_timestamp() + $2 * interval '1 second', attempts = j.attempts + 1,
           not_before = NULL, updated_at = clock_timestamp()
         FROM next WHERE j.id = next.id
-        RETURNING j.id, j.generation, j.spec, j.attempts
+        RETURNING j.id, j.generation, j.spec, j.attempts, j.failures
         """
-    typealias Row = (String, Int64, Data, Int)
-    var host: String
-    var leaseSeconds: Double
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings()
-        bindings.append(host)
-        bindings.append(leaseSeconds)
-        return bindings
-    }
-
+    typealias Row = (String, Int64, Data, Int, Int)
+    let host: String
+    let leaseSeconds: Double
+    var parameters: [any PostgresThrowingDynamicTypeEncodable] { [host, leaseSeconds] }
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
-/// Extends a lease, only while the claim (holder + generation) is still current.
-struct RenewStatement: PostgresPreparedStatement {
+/// Extends a lease, only while the claim (holder + generation) is still current; returns the job
+/// id (no row: the lease is lost).
+struct RenewStatement: FleetStatement {
     static let sql = """
         UPDATE jobs SET lease_expires = clock_timestamp() + $4 * interval '1 second'
         WHERE id = $1 AND generation = $2 AND lease_holder = $3 AND state = 'leased'
         RETURNING id
         """
     typealias Row = String
-    var job: String
-    var generation: Int64
-    var host: String
-    var leaseSeconds: Double
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings()
-        bindings.append(job)
-        bindings.append(generation)
-        bindings.append(host)
-        bindings.append(leaseSeconds)
-        return bindings
-    }
-
+    let job: String
+    let generation: Int64
+    let host: String
+    let leaseSeconds: Double
+    var parameters: [any PostgresThrowingDynamicTypeEncodable] { [job, generation, host, leaseSeconds] }
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
 }
 
 /// Upserts the host's row with the current time as its heartbeat.
-struct HeartbeatStatement: PostgresPreparedStatement {
+struct HeartbeatStatement: FleetStatement {
     static let sql = """
         INSERT INTO hosts (name, pid, workers, started_at, last_heartbeat) VALUES ($1, $2, $3, $4, clock_timestamp())
         ON CONFLICT (name) DO UPDATE SET pid = EXCLUDED.pid, workers = EXCLUDED.workers,
           started_at = EXCLUDED.started_at, last_heartbeat = EXCLUDED.last_heartbeat
         """
     typealias Row = ()
-    var host: String
-    var pid: Int
-    var workers: Int
-    var startedAt: Date
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings()
-        bindings.append(host)
-        bindings.append(pid)
-        bindings.append(workers)
-        bindings.append(startedAt)
-        return bindings
-    }
-
+    let host: String
+    let pid: Int
+    let workers: Int
+    let startedAt: Date
+    var parameters: [any PostgresThrowingDynamicTypeEncodable] { [host, pid, workers, startedAt] }
     func decodeRow(_ row: PostgresRow) throws -> Row { () }
 }
