@@ -76,8 +76,9 @@ let package = Package(
         .executableTarget(
             name: "twinrender",
             dependencies: [
-                "TwinDaemon", "TwinBase", "TwinConsent", "TwinInference", "TwinLedger", "TwinSpool", "TwinImaging",
+                "TwinDaemon", "TwinBase", "TwinConsent", "TwinInference", "TwinLedger", "TwinSpool", "TwinImaging", "TwinFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
