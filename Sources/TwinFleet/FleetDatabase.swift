@@ -76,23 +76,27 @@ public final class FleetDatabase: Sendable {
         }
     }
 
-    private enum Raced<T: Sendable>: Sendable { case value(T), timedOut }
-
+    /// Runs `body` and returns its result, or throws `databaseUnavailable` once `deadline` has
+    /// passed even when `body` does not react to cancellation (a lease request or a query on a
+    /// connection the server dropped can wait longer): the caller always gets control back on
+    /// time; `body` is cancelled and left to finish in the background.
     private func bounded<T: Sendable>(_ what: String,
                                       _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
-        let client = self.client, logger = self.logger, deadline = self.deadline
+        let client = self.client, logger = self.logger, deadline = self.deadline, url = self.url
+        let race = Race<T>()
         do {
-            return try await withThrowingTaskGroup(of: Raced<T>.self) { group in
-                group.addTask { .value(try await body(client, logger)) }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    return .timedOut
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                    race.start(continuation)
+                    let work = Task { race.finish(await Result { try await body(client, logger) }) }
+                    let timer = Task {
+                        try? await Task.sleep(for: deadline)
+                        race.finish(.failure(FleetError.databaseUnavailable("\(what): no answer from \(url.redacted) within \(deadline)")))
+                    }
+                    race.onFinish { work.cancel(); timer.cancel() }
                 }
-                defer { group.cancelAll() }
-                guard case .value(let value)? = try await group.next() else {
-                    throw FleetError.databaseUnavailable("\(what): no answer from \(url.redacted) within \(deadline)")
-                }
-                return value
+            } onCancel: {
+                race.finish(.failure(CancellationError()))
             }
         } catch {
             throw Self.classify(error, what: what, url: url)
@@ -121,5 +125,51 @@ public final class FleetDatabase: Sendable {
             return .databaseUnavailable("\(what): \(url.redacted): \(psql.code)")
         }
         return .databaseUnavailable("\(what): \(url.redacted): \(error)")
+    }
+}
+
+/// The first of several outcomes resumes a continuation; later ones are dropped.
+private final class Race<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var pending: Result<T, any Error>?
+    private var done = false
+    private var cleanups: [@Sendable () -> Void] = []
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = lock.withLock { () -> Result<T, any Error>? in
+            if let pending { self.pending = nil; return pending }
+            self.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func onFinish(_ cleanup: @escaping @Sendable () -> Void) {
+        let now = lock.withLock { () -> Bool in
+            if done { return true }
+            cleanups.append(cleanup)
+            return false
+        }
+        if now { cleanup() }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let (waiting, cleanups) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, [@Sendable () -> Void]) in
+            if done { return (nil, []) }
+            done = true
+            if continuation == nil { pending = result }
+            defer { continuation = nil; self.cleanups = [] }
+            return (continuation, self.cleanups)
+        }
+        waiting?.resume(with: result)
+        for cleanup in cleanups { cleanup() }
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The outcome of an async throwing operation.
+    init(_ body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

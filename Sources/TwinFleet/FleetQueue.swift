@@ -88,11 +88,23 @@ public struct FleetQueue: Sendable {
 
     /// Claims the next job: highest priority, then earliest arrival, then id; skips rows other
     /// claimers hold locked, so concurrent claimers never get the same job. Nil when none is ready.
-    public func claim() async throws -> FleetClaim? {
-        let statement = ClaimStatement(host: host, leaseSeconds: leaseDuration.seconds)
+    /// `token` names the attempt: calling again with the same token and `recovering` after a
+    /// transient failure (the claim may have committed with its reply lost) first returns the
+    /// job that attempt leased, so no job is left leased to a worker that does not know it holds it.
+    public func claim(token: String = UUID().uuidString, recovering: Bool = false) async throws -> FleetClaim? {
+        let statement = ClaimStatement(host: host, leaseSeconds: leaseDuration.seconds, token: token)
         let host = self.host
         return try await database.connection("claim") { connection in
             var claimed: FleetClaim?
+            if recovering {
+                for try await (job, generation, spec, attempt, failures) in try await connection.query("""
+                    SELECT id, generation, spec, attempts, failures FROM jobs
+                    WHERE claim_token = \(token) AND state = 'leased' AND lease_holder = \(host)
+                    """, logger: database.logger).decode((String, Int64, Data, Int, Int).self) {
+                    claimed = FleetClaim(job: job, generation: generation, spec: Array(spec), attempt: attempt, failures: failures, host: host)
+                }
+            }
+            if let claimed { return claimed }
             for try await (job, generation, spec, attempt, failures) in try await connection.execute(statement, logger: database.logger) {
                 claimed = FleetClaim(job: job, generation: generation, spec: Array(spec), attempt: attempt, failures: failures, host: host)
             }

@@ -39,6 +39,7 @@ public enum FleetSchema {
               generation bigint NOT NULL DEFAULT 0,
               lease_holder text,
               lease_expires timestamptz,
+              claim_token text,
               attempts integer NOT NULL DEFAULT 0,
               failures integer NOT NULL DEFAULT 0,
               failed_hosts text[] NOT NULL DEFAULT '{}',

@@ -30,7 +30,7 @@ struct ClaimStatement: FleetStatement {
           ORDER BY priority DESC, arrival, id
           LIMIT 1 FOR UPDATE SKIP LOCKED)
         UPDATE jobs j SET state = 'leased', generation = j.generation + 1, lease_holder = $1,
-          lease_expires = clock_timestamp() + $2 * interval '1 second', attempts = j.attempts + 1,
+          lease_expires = clock_timestamp() + $2 * interval '1 second', claim_token = $3, attempts = j.attempts + 1,
           not_before = NULL, updated_at = clock_timestamp()
         FROM next WHERE j.id = next.id
         RETURNING j.id, j.generation, j.spec, j.attempts, j.failures
@@ -38,7 +38,9 @@ struct ClaimStatement: FleetStatement {
     typealias Row = (String, Int64, Data, Int, Int)
     let host: String
     let leaseSeconds: Double
-    var parameters: [any PostgresThrowingDynamicTypeEncodable] { [host, leaseSeconds] }
+    /// Names this claim attempt, so a claim whose reply was lost can be found again.
+    let token: String
+    var parameters: [any PostgresThrowingDynamicTypeEncodable] { [host, leaseSeconds, token] }
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 

@@ -101,3 +101,20 @@ struct FleetClaimTests {
         }
     }
 }
+
+@Suite(.enabled(if: FleetTestDatabase.isConfigured, FleetTestDatabase.skipReason), .serialized)
+struct FleetClaimRecoveryTests {
+    @Test func aClaimWhoseReplyWasLostIsFoundAgainByItsToken() async throws {
+        try await FleetTestDatabase.withDatabase { database, _ in
+            let queue = FleetQueue(database: database, host: "render-1")
+            for id in ["a", "b"] { try await queue.submit(id: id, spec: jobBytes(id), priority: 0) }
+            let lost = try #require(try await queue.claim(token: "attempt-1"))   // its reply "never arrived"
+            let recovered = try #require(try await queue.claim(token: "attempt-1", recovering: true))
+            #expect(recovered == lost)
+            let other = try #require(try await queue.claim(token: "attempt-2", recovering: true))
+            #expect(other.job != lost.job)
+            // Another host's token does not recover this host's claim.
+            #expect(try await FleetQueue(database: database, host: "render-2").claim(token: "attempt-1", recovering: true) == nil)
+        }
+    }
+}
