@@ -96,6 +96,19 @@ public struct FleetLedger: Sendable {
         }
     }
 
+    /// The event `id`, if the ledger holds it.
+    public func event(id: String) async throws -> RoyaltyEvent? {
+        let line = try await database.connection("read event \(id)") { connection in
+            try await connection.query("SELECT line FROM royalty_events WHERE event_id = \(id)", logger: database.logger)
+                .collect().first?.decode(String.self)
+        }
+        guard let line else { return nil }
+        guard let event = RoyaltyEvent.parse(line: line) else {
+            throw FleetError.query("royalty event \(id) is not a canonical ledger line")
+        }
+        return event
+    }
+
     private static func crossCheck(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
         var found = [String]()
         for try await (id, host, seq, job, index, grant, sha, line) in try await connection.query("""

@@ -1,4 +1,4 @@
-// Role: `twinrender db migrate|ingest|verify|bench` and `royalties export`: the fleet database
+// Role: `twinrender db migrate|ingest|verify|bench` (and `work`, DbWorkCommand.swift) and `royalties export`: the fleet database
 // from the command line (queue.url from the config, or --url). Thin: each calls TwinFleet.
 // Reference: docs/fleet.md; TwinFleet (FleetSchema, FleetIngest, FleetLedger, FleetQueue).
 // Failure modes: no URL, a bad URL or an unreachable database exits 1 with one line naming the
@@ -60,7 +60,7 @@ struct DbCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
         abstract: "The fleet database: schema migrations, the ingest service, ledger verification, a claim benchmark.",
-        subcommands: [DbMigrateCommand.self, DbIngestCommand.self, DbVerifyCommand.self, DbBenchCommand.self]
+        subcommands: [DbMigrateCommand.self, DbIngestCommand.self, DbVerifyCommand.self, DbBenchCommand.self, DbWorkCommand.self]
     )
 }
 
