@@ -90,15 +90,15 @@ struct DbWorkCommand: AsyncParsableCommand {
             let staging = NoOpStaging(out: outDirectory, host: host)
             let reconciled = try await staging.reconcile(FleetLedger(database: database))
             if reconciled.delivered + reconciled.discarded > 0 {
-                print("work.reconciled delivered=\(reconciled.delivered) discarded=\(reconciled.discarded)")
+                say("work.reconciled delivered=\(reconciled.delivered) discarded=\(reconciled.discarded)")
             }
             let wake = FleetWakeSignal()
             let log: @Sendable (FleetWorkerEvent) -> Void = { event in
                 switch event {
-                case .delivered(let claim, let events): print("work.delivered job=\(claim.job) generation=\(claim.generation) images=\(events.count)")
-                case .fenced(let claim, _): staging.discard(claim); print("work.fenced job=\(claim.job) generation=\(claim.generation)")
-                case .ended(let claim, let state): staging.discard(claim); print("work.ended job=\(claim.job) state=\(state)")
-                case .failed(let claim, let why): staging.discard(claim); print("work.failed job=\(claim.job) \(why)")
+                case .delivered(let claim, let events): say("work.delivered job=\(claim.job) generation=\(claim.generation) images=\(events.count)")
+                case .fenced(let claim, _): staging.discard(claim); say("work.fenced job=\(claim.job) generation=\(claim.generation)")
+                case .ended(let claim, let state): staging.discard(claim); say("work.ended job=\(claim.job) state=\(state)")
+                case .failed(let claim, let why): staging.discard(claim); say("work.failed job=\(claim.job) \(why)")
                 case .databaseUnavailable(let why): FileHandle.standardError.write(Data("work.database_unavailable \(why)\n".utf8))
                 case .claimed: break
                 }
@@ -107,7 +107,7 @@ struct DbWorkCommand: AsyncParsableCommand {
                 group.addTask { await FleetWakeups(database: database).run(onWake: { wake.signal() }) }
                 group.addTask {
                     await FleetHousekeeping(queue: queue, workers: workers, interval: lease / 2).run(wake: wake) { moved in
-                        for (job, state) in moved { print("work.reclaimed job=\(job) state=\(state)") }
+                        for (job, state) in moved { say("work.reclaimed job=\(job) state=\(state)") }
                     }
                 }
                 let worker = FleetWorker(queue: queue, key: key, pollInterval: poll, wake: wake)
@@ -210,4 +210,9 @@ final class NoOpStaging: @unchecked Sendable {
         try? DurableFile.fsyncDirectory(out.path)
         return (delivered, discarded)
     }
+}
+
+/// Writes one line to stdout at once (no stdio buffer: a SIGKILL loses no finished line).
+private func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
