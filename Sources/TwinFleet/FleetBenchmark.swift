@@ -1,8 +1,8 @@
 // Role: the claim benchmark behind `twinrender db bench`: submit N jobs, then W concurrent
 // claimers (spread over H simulated hosts, each with its own key and ledger chain) claim and
 // commit one image each with a no-op render, timed per claim and per commit. The commit is the
-// real one (fencing check, quota, signed hash-chained event, signed head, state), so the
-// figure is the database cost of a delivery, not of a toy query.
+// real one (fencing check, a limited grant's quota, signed hash-chained event, signed head,
+// state), so the figure is the database cost of a delivery, not of a toy query.
 // Reference: riverqueue/river's benchmark (jobs worked per second with a no-op worker).
 // Failure modes: any queue error stops the run and is thrown; the benchmark checks its own
 // result (every job delivered exactly once) and throws `FleetError.query` when it is not.
@@ -25,9 +25,11 @@ public struct FleetBenchmarkResult: Sendable {
 
 /// Claims + commits per second with a no-op render.
 public enum FleetBenchmark {
-    /// Runs the benchmark on a migrated, empty `database` (it leaves its jobs behind).
-    public static func run(database: FleetDatabase, jobs: Int, workers: Int, hosts: Int) async throws -> FleetBenchmarkResult {
-        precondition(jobs > 0 && workers > 0 && hosts > 0, "a benchmark needs jobs, workers and hosts")
+    /// Runs the benchmark on a migrated, empty `database` (it leaves its jobs behind). Job `i`
+    /// is delivered under grant `i % grants`: every commit under one grant waits for that grant's
+    /// quota row (held until its COMMIT is durable), so one grant is the worst case.
+    public static func run(database: FleetDatabase, jobs: Int, workers: Int, hosts: Int, grants: Int = 1) async throws -> FleetBenchmarkResult {
+        precondition(jobs > 0 && workers > 0 && hosts > 0 && grants > 0, "a benchmark needs jobs, workers, hosts and grants")
         let submitter = FleetQueue(database: database, host: "bench-submit")
         for index in 0..<jobs {
             let id = "bench-\(index)"
@@ -47,8 +49,9 @@ public enum FleetBenchmark {
                         let claimStart = clock.now
                         guard let claim = try await queue.claim() else { break }
                         let commitStart = clock.now
-                        _ = try await queue.commit(FleetDelivery(claim: claim, drafts: [draft(job: claim.job)], quotas: ["bench-grant": nil]),
-                                                   key: key)
+                        let grant = "bench-grant-\((Int(claim.job.dropFirst(6)) ?? 0) % grants)"
+                        _ = try await queue.commit(FleetDelivery(claim: claim, drafts: [draft(job: claim.job, grant: grant)],
+                                                                 quotas: [grant: 1_000_000]), key: key)
                         mine.append((commitStart - claimStart, clock.now - commitStart))
                     }
                     return mine
@@ -75,11 +78,11 @@ public enum FleetBenchmark {
     }
 
     /// The event of the one no-op image of `job`.
-    private static func draft(job: String) -> RoyaltyEventDraft {
+    private static func draft(job: String, grant: String) -> RoyaltyEventDraft {
         let digest = SHA256.hash(data: Data(job.utf8)).map { String(format: "%02x", $0) }.joined()
         return RoyaltyEventDraft(
             job: job, imageIndex: 0, twin: "bench-twin", model: "bench-model", licensee: "bench-licensee",
-            orderSigner: "bench-licensee", orderSHA256: digest, grant: "bench-grant", grantHash: digest,
+            orderSigner: "bench-licensee", orderSHA256: digest, grant: grant, grantHash: digest,
             purpose: "ecommerce", territory: "EU", deliveredAt: UTCTimestamp.now(), outputSHA256: digest,
             amount: 100, commissionBasisPoints: 2000, currency: "EUR", paymentDays: 30)
     }

@@ -190,6 +190,9 @@ struct DbBenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Simulated hosts the claimers are spread over (each has its own ledger chain).")
     var hosts = 4
 
+    @Option(name: .long, help: "Grants the jobs are spread over (commits under one grant queue for its quota row: 1 is the worst case).")
+    var grants = 1
+
     @Option(name: .long, help: "For the extrapolation: seconds one render host spends per job.")
     var renderSeconds: Double = 10
 
@@ -200,35 +203,35 @@ struct DbBenchCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        guard jobs > 0, workers > 0, hosts > 0, renderSeconds > 0, workersPerHost > 0 else {
-            throw ValidationError("--jobs, --workers, --hosts, --render-seconds and --workers-per-host must be positive")
+        guard jobs > 0, workers > 0, hosts > 0, grants > 0, renderSeconds > 0, workersPerHost > 0 else {
+            throw ValidationError("--jobs, --workers, --hosts, --grants, --render-seconds and --workers-per-host must be positive")
         }
-        let (jobs, workers, hosts) = (self.jobs, self.workers, self.hosts)
+        let (jobs, workers, hosts, grants) = (self.jobs, self.workers, self.hosts, self.grants)
         let result = try await fleet.withDatabase(options) { database in
             try await FleetSchema.migrate(database)
             guard try await FleetStatus.read(database).states.values.reduce(0, +) == 0 else {
                 throw CommandFailure("bench needs an empty fleet database (this one holds jobs)")
             }
-            return try await FleetBenchmark.run(database: database, jobs: jobs, workers: workers, hosts: hosts)
+            return try await FleetBenchmark.run(database: database, jobs: jobs, workers: workers, hosts: hosts, grants: grants)
         }
         let perHostClaims = Double(workersPerHost) / renderSeconds
         let servable = Int(result.jobsPerSecond / perHostClaims)
         if json {
             struct Report: Encodable {
-                let jobs: Int, workers: Int, hosts: Int, seconds: Double, jobsPerSecond: Double
+                let jobs: Int, workers: Int, hosts: Int, grants: Int, seconds: Double, jobsPerSecond: Double
                 let claimMillisecondsMedian: Double, commitMillisecondsMedian: Double, renderHostsServable: Int
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             encoder.keyEncodingStrategy = .convertToSnakeCase
             print(String(decoding: try encoder.encode(Report(
-                jobs: jobs, workers: workers, hosts: hosts, seconds: result.seconds, jobsPerSecond: result.jobsPerSecond,
+                jobs: jobs, workers: workers, hosts: hosts, grants: grants, seconds: result.seconds, jobsPerSecond: result.jobsPerSecond,
                 claimMillisecondsMedian: result.claimMedianMilliseconds, commitMillisecondsMedian: result.commitMedianMilliseconds,
                 renderHostsServable: servable)), as: UTF8.self))
             return
         }
-        print(String(format: "%d jobs, %d claimers on %d hosts: %.2f s, %.0f claims+commits/s; median claim %.2f ms, commit %.2f ms",
-                     jobs, workers, hosts, result.seconds, result.jobsPerSecond, result.claimMedianMilliseconds, result.commitMedianMilliseconds))
+        print(String(format: "%d jobs, %d claimers on %d hosts, %d grants: %.2f s, %.0f claims+commits/s; median claim %.2f ms, commit %.2f ms",
+                     jobs, workers, hosts, grants, result.seconds, result.jobsPerSecond, result.claimMedianMilliseconds, result.commitMedianMilliseconds))
         print(String(format: "one database at this rate serves about %d render hosts of %d workers at %.0f s per job",
                      servable, workersPerHost, renderSeconds))
     }

@@ -172,12 +172,14 @@ struct FleetServiceTests {
 
     @Test func benchmarkDeliversEveryJobOnceAndMeasuresIt() async throws {
         try await FleetTestDatabase.withDatabase { database, _ in
-            let result = try await FleetBenchmark.run(database: database, jobs: 60, workers: 4, hosts: 2)
+            let result = try await FleetBenchmark.run(database: database, jobs: 60, workers: 4, hosts: 2, grants: 3)
             #expect(result.jobsPerSecond > 0 && result.seconds > 0)
             #expect(result.claimMedianMilliseconds > 0 && result.commitMedianMilliseconds > 0)
             let events: Int = try await database.value("SELECT count(DISTINCT job)::integer FROM royalty_events")
             let chains: [Int64] = try await database.rows("SELECT seq FROM ledger_heads ORDER BY host").map { try $0.decode(Int64.self) }
             #expect(events == 60 && chains.reduce(0, +) == 60)
+            let quotas: [Int] = try await database.rows("SELECT delivered FROM grant_quota ORDER BY grant_uid").map { try $0.decode(Int.self) }
+            #expect(quotas == [20, 20, 20])
         }
     }
 }
