@@ -32,14 +32,20 @@ enum FleetTestDatabase {
     }()
 
     /// Runs `body` with a new, empty database (migrated unless `migrated` is false), dropped after.
-    static func withDatabase<T: Sendable>(migrated: Bool = true, deadline: Duration = .seconds(20),
+    /// Creation and migration are retried while the server does not answer in time: when the
+    /// whole suite runs on two busy cores, the first operations can miss their deadline.
+    static func withDatabase<T: Sendable>(migrated: Bool = true, deadline: Duration = .seconds(30),
                                           _ body: @Sendable (FleetDatabase, FleetURL) async throws -> T) async throws -> T {
         let base = try FleetURL(try #require(url))
         let name = "fleet_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let admin = FleetDatabase(url: base, logger: logger, deadline: deadline, maxConnections: 2)
         try await admin.withRunning { admin in
-            try await admin.connection("create test database") { connection in
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            try await admin.retrying("create test database", attempts: 6) {
+                try await admin.connection("create test database") { connection in
+                    let exists = try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(name)", logger: logger)
+                        .collect().isEmpty == false
+                    if !exists { try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger) }
+                }
             }
         }
         let url = base.with(database: name)
@@ -47,7 +53,12 @@ enum FleetTestDatabase {
         let result: Result<T, any Error>
         do {
             result = .success(try await database.withRunning { database in
-                if migrated { try await FleetSchema.migrate(database) }
+                try await database.retrying("connect to the test database", attempts: 6) {
+                    try await database.connection("connect") { connection in
+                        try await connection.query("SELECT 1", logger: logger)
+                    }
+                }
+                if migrated { _ = try await database.retrying("migrate test database", attempts: 6) { try await FleetSchema.migrate(database) } }
                 return try await body(database, url)
             })
         } catch {
