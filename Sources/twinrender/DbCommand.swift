@@ -1,4 +1,4 @@
-// Role: `twinrender db migrate|ingest|verify|bench` (and `work`, DbWorkCommand.swift) and `royalties export`: the fleet database
+// Role: `twinrender db migrate|ingest|verify|tail|bench` (and `work`, DbWorkCommand.swift) and `royalties export`: the fleet database
 // from the command line (queue.url from the config, or --url). Thin: each calls TwinFleet.
 // Reference: docs/fleet.md; TwinFleet (FleetSchema, FleetIngest, FleetLedger, FleetQueue).
 // Failure modes: no URL, a bad URL or an unreachable database exits 1 with one line naming the
@@ -60,7 +60,7 @@ struct DbCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
         abstract: "The fleet database: schema migrations, the ingest service, ledger verification, a claim benchmark.",
-        subcommands: [DbMigrateCommand.self, DbIngestCommand.self, DbVerifyCommand.self, DbBenchCommand.self, DbWorkCommand.self]
+        subcommands: [DbMigrateCommand.self, DbIngestCommand.self, DbVerifyCommand.self, DbTailCommand.self, DbBenchCommand.self, DbWorkCommand.self]
     )
 }
 
@@ -150,6 +150,45 @@ struct DbVerifyCommand: AsyncParsableCommand {
         }
         for problem in problems { FileHandle.standardError.write(Data((problem + "\n").utf8)) }
         throw CommandFailure("FAILED: \(problems.count) problems")
+    }
+}
+
+/// Prints each royalty event committed to the database (its ledger line), in commit order.
+struct DbTailCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tail",
+        abstract: "Print new royalty events from the fleet database (one JSON line each) as hosts commit them.")
+
+    @OptionGroup var options: ConfigOptions
+    @OptionGroup var fleet: FleetOptions
+
+    @Flag(name: .long, help: "Print the events already in the ledger first.")
+    var fromStart = false
+
+    @Option(name: .long, help: "Seconds between checks for new events.")
+    var interval: Double = 1
+
+    func run() async throws {
+        guard interval > 0, interval <= 3600 else { throw ValidationError("--interval must be in (0, 3600]") }
+        let (fromStart, interval) = (fromStart, interval)
+        try await fleet.withDatabase(options) { database in
+            let ledger = FleetLedger(database: database)
+            var position: Int64 = 0
+            if !fromStart {
+                while let last = try await ledger.events(after: position, limit: 10_000).last { position = last.position }
+            }
+            while !Task.isCancelled {
+                do {
+                    for (at, event) in try await ledger.events(after: position) {
+                        FileHandle.standardOutput.write(Data((event.jsonLine + "\n").utf8))
+                        position = at
+                    }
+                } catch let error as FleetError where error.isTransient {
+                    FileHandle.standardError.write(Data("tail: \(error); retrying\n".utf8))
+                }
+                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            }
+        }
     }
 }
 
