@@ -103,6 +103,32 @@ public final class FleetDatabase: Sendable {
         }
     }
 
+    /// Why the server refuses this URL, asked over one direct connection (the pool retries
+    /// connecting in the background and only reports its deadline): the server's message (a
+    /// database that does not exist, a role that may not log in, a refused socket), or nil when a
+    /// connection now succeeds. For messages to operators; waits at most `timeout`.
+    public func diagnose(timeout: Duration = .seconds(5)) async -> String? {
+        var configuration: PostgresConnection.Configuration
+        if let socketDirectory = url.socketDirectory {
+            configuration = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(url.port)", username: url.user,
+                                  password: url.password, database: url.database)
+        } else {
+            configuration = .init(host: url.host ?? "localhost", port: url.port, username: url.user, password: url.password,
+                                  database: url.database, tls: .disable)
+        }
+        configuration.options.connectTimeout = .milliseconds(Int64(timeout.seconds * 1000))
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try? await connection.close()
+            return nil
+        } catch let error as PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            return "\(error.code)" + (error.underlying.map { ": \($0)" } ?? "")
+        } catch {
+            return "\(error)"
+        }
+    }
+
     /// Maps a driver error to `FleetError`: connection-level failures and server states that pass
     /// (shutdown, starting up, too many connections) are transient; other server errors are not.
     static func classify(_ error: any Error, what: String, url: FleetURL) -> FleetError {

@@ -50,7 +50,8 @@ struct FleetOptions: ParsableArguments {
         do {
             return try await database.withRunning(body)
         } catch let error as FleetError {
-            throw CommandFailure("\(database.url.redacted): \(error)")
+            let reason = error.isTransient ? await database.diagnose().map { " (the server says: \($0))" } ?? "" : ""
+            throw CommandFailure("\(database.url.redacted): \(error)\(reason)")
         }
     }
 }

@@ -182,4 +182,13 @@ struct FleetServiceTests {
             #expect(quotas == [20, 20, 20])
         }
     }
+
+    @Test func diagnoseSaysWhyTheServerRefuses() async throws {
+        try await FleetTestDatabase.withDatabase { database, url in
+            #expect(await database.diagnose() == nil)
+            let missing = FleetDatabase(url: url.with(database: "no_such_database_here"), logger: FleetTestDatabase.logger)
+            let reason = try #require(await missing.diagnose())
+            #expect(reason.contains("no_such_database_here") && reason.contains("does not exist"), "\(reason)")
+        }
+    }
 }
