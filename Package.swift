@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System-library shims (Debian: libopenblas-dev, libpng-dev, libjpeg62-turbo-dev).
@@ -50,6 +51,17 @@ let package = Package(
         ),
         .target(name: "TwinLedger", dependencies: ["TwinBase", .product(name: "Crypto", package: "swift-crypto")]),
 
+        // Fleet mode: the queue, leases, quotas and ledger on PostgreSQL (docs/fleet.md).
+        .target(
+            name: "TwinFleet",
+            dependencies: [
+                "TwinBase", "TwinLedger", "TwinSpool",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Composition.
         .target(
             name: "TwinDaemon",
@@ -64,8 +76,9 @@ let package = Package(
         .executableTarget(
             name: "twinrender",
             dependencies: [
-                "TwinDaemon", "TwinBase", "TwinConsent", "TwinInference", "TwinLedger", "TwinSpool", "TwinImaging",
+                "TwinDaemon", "TwinBase", "TwinConsent", "TwinInference", "TwinLedger", "TwinSpool", "TwinImaging", "TwinFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -76,6 +89,7 @@ let package = Package(
         .testTarget(name: "TwinConsentTests", dependencies: ["TwinConsent"]),
         .testTarget(name: "TwinImagingTests", dependencies: ["TwinImaging", "TwinBase"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TwinLedgerTests", dependencies: ["TwinLedger", "TwinBase"]),
+        .testTarget(name: "TwinFleetTests", dependencies: ["TwinFleet", "TwinLedger", "TwinBase"]),
         .testTarget(name: "TwinDaemonTests", dependencies: ["TwinDaemon", "TwinBase", "TwinConsent", "TwinImaging", "TwinLedger", "twinrender"], resources: [.copy("Fixtures")]),
     ]
 )

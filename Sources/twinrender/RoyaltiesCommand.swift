@@ -17,7 +17,7 @@ struct RoyaltiesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "royalties",
         abstract: "Audit the royalty ledger, write statements, follow new events.",
-        subcommands: [RoyaltiesVerifyCommand.self, RoyaltiesStatementCommand.self, RoyaltiesTailCommand.self]
+        subcommands: [RoyaltiesVerifyCommand.self, RoyaltiesStatementCommand.self, RoyaltiesTailCommand.self, RoyaltiesExportCommand.self]
     )
 }
 

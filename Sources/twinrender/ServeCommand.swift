@@ -19,6 +19,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
+        guard config.queue.backend == .directory else {
+            // Not silently the spool: the render pipeline does not take jobs from the database yet.
+            throw ValidationError("queue.backend = \"postgres\": serve does not render from the fleet database yet (docs/fleet.md, \"Status\"); "
+                                  + "use the directory backend for serve; db migrate|ingest, submit and status work on the database")
+        }
         do {
             let daemon = try Daemon(config: config, configPath: options.path, once: once)
             try await daemon.run()

@@ -1,4 +1,5 @@
-// Role: `twinrender status`: queue counts and every daemon's state file, as text or JSON.
+// Role: `twinrender status`: queue counts and every daemon's state file, as text or JSON; with
+// `queue.backend = "postgres"`, the fleet view from the database (FleetStatus).
 // Failure modes: unreadable state files are skipped.
 
 import ArgumentParser
@@ -8,7 +9,7 @@ import TwinSpool
 
 /// `twinrender status`: queue counts and what the daemons on this spool are doing, from the
 /// state files they rewrite (works while they run and after they stopped).
-struct StatusCommand: ParsableCommand {
+struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Show queue counts, jobs in progress, recent results and throughput.")
 
     @OptionGroup var options: ConfigOptions
@@ -19,7 +20,11 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
+        if spool == nil, let config = try? options.load(), config.queue.backend == .postgres {
+            try await FleetSubmit.printStatus(options: options, json: json)
+            return
+        }
         let root: URL
         if let spool {
             root = URL(fileURLWithPath: spool)

@@ -1,5 +1,6 @@
 // Role: `twinrender submit`: validate a job against the model, sign it as the licensee's order
-// (`--key`) and queue it atomically through the spool's writer protocol.
+// (`--key`) and queue it atomically through the spool's writer protocol, or, with
+// `queue.backend = "postgres"`, insert it into the fleet database (FleetSubmit).
 // Failure modes: an invalid job, an unreadable key or a spool error exits 1 with one line;
 // nothing is queued then.
 
@@ -11,7 +12,7 @@ import TwinInference
 import TwinSpool
 
 /// `twinrender submit JOB.json`: validate a job and write it into the spool atomically.
-struct SubmitCommand: ParsableCommand {
+struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
         abstract: "Validate a job file, sign it as the licensee's order (--key) and queue it (tmp/ → fsync → rename into incoming/). Prints the job id.")
@@ -33,7 +34,7 @@ struct SubmitCommand: ParsableCommand {
     @Option(help: "Hours the signed order may wait before it is claimed (default 24).")
     var expiresInHours: Double = 24
 
-    func run() throws {
+    func run() async throws {
         let config = try options.load()
         let url = URL(fileURLWithPath: job)
         var data: Data
@@ -55,10 +56,16 @@ struct SubmitCommand: ParsableCommand {
         } catch {
             throw ValidationError("cannot load the model to validate the job: \(error.description)")
         }
+        let spec: JobSpec
         do {
-            _ = try JobSpec.parse(data, fileID: jobID, model: model)
+            spec = try JobSpec.parse(data, fileID: jobID, model: model)
         } catch {
             throw ValidationError("job rejected: \(error.code): \(error.message)")
+        }
+        if config.queue.backend == .postgres, spool == nil {
+            try await FleetSubmit.submit(Array(data), id: jobID, priority: spec.priority, config: config, options: options)
+            print(jobID)
+            return
         }
         let root = spool.map { URL(fileURLWithPath: $0) } ?? config.spoolDirectory
         do {

@@ -19,6 +19,7 @@ struct TwinRender: AsyncParsableCommand {
             TwinCommand.self, ConsentCommand.self,
             WatermarkCommand.self, VerifyCommand.self, CACommand.self,
             BenchCommand.self,
+            DbCommand.self,
         ]
     )
 }

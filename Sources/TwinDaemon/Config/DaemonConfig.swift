@@ -25,6 +25,9 @@ public struct DaemonConfig: Sendable {
     /// `spool.max_job_bytes`: larger job files are rejected unread. Default 65536.
     public var maxJobBytes = 64 * 1024
 
+    /// `[queue]`: the directory spool (default) or the fleet database.
+    public var queue = QueueConfig()
+
     /// `model.directory`: the model package folder. Default `/usr/local/share/twinrender/models/twin-mini-v1`.
     public var modelDirectory = URL(fileURLWithPath: "/usr/local/share/twinrender/models/twin-mini-v1")
 
@@ -142,6 +145,7 @@ public struct DaemonConfig: Sendable {
         config.rescanInterval = try reader.number("spool.rescan_interval_seconds", in: 0.05...3600) ?? config.rescanInterval
         config.maxAttempts = try reader.integer("spool.max_attempts", in: 1...100) ?? config.maxAttempts
         config.maxJobBytes = try reader.integer("spool.max_job_bytes", in: 256...(16 << 20)) ?? config.maxJobBytes
+        config.queue = try QueueConfig.read(&reader)
         config.modelDirectory = try reader.path("model.directory") ?? config.modelDirectory
         config.consentRegistryDirectory = try reader.path("consent.registry") ?? config.consentRegistryDirectory
         config.trustAnchorFiles = try reader.paths("consent.trust_anchors") ?? config.trustAnchorFiles
@@ -193,7 +197,7 @@ public struct DaemonConfig: Sendable {
 }
 
 /// Typed, range-checked reads from a TOML document that remember which keys were used.
-private struct ConfigReader {
+struct ConfigReader {
     let document: TOMLDocument
     let base: URL
     var used: Set<String> = []
