@@ -189,8 +189,9 @@ private struct Autocorrelation {
     }
 
     /// Lattice bases from pairs of the strongest peaks, each reduced to the shortest basis of the
-    /// lattice the pair generates; best (highest weaker-axis value) first. A basis counts only if
-    /// both its vectors lie in the annulus and are themselves clear peaks.
+    /// lattice the pair generates; smallest cell first among those whose weaker axis is at least
+    /// half the best one's. A basis counts only if both its vectors lie in the annulus and are
+    /// themselves clear peaks.
     func latticeBases(radii: ClosedRange<Double>) -> [(SIMD2<Double>, SIMD2<Double>)] {
         let strongest = peaks(radii: radii, count: 6)
         guard let top = strongest.first else { return [] }
@@ -210,7 +211,13 @@ private struct Autocorrelation {
                 if !bases.contains(where: { $0.basis == key }) { bases.append((key, min(valueA, valueB))) }
             }
         }
-        return bases.sorted { $0.score > $1.score }.map { (refined($0.basis.0.x, $0.basis.0.y), refined($0.basis.1.x, $0.basis.1.y)) }
+        // Among the clear ones, the smallest cell first: a pair of doubled vectors spans a
+        // sublattice (4x the area) whose peaks are as strong as the tile's own.
+        guard let best = bases.map(\.score).max() else { return [] }
+        func area(_ basis: (SIMD2<Int>, SIMD2<Int>)) -> Int { abs(basis.0.x * basis.1.y - basis.0.y * basis.1.x) }
+        return bases.filter { $0.score >= 0.5 * best }
+            .sorted { area($0.basis) != area($1.basis) ? area($0.basis) < area($1.basis) : $0.score > $1.score }
+            .map { (refined($0.basis.0.x, $0.basis.0.y), refined($0.basis.1.x, $0.basis.1.y)) }
     }
 
     /// Lagrange-Gauss reduction: `a` becomes a shortest lattice vector, `b` the shortest one not

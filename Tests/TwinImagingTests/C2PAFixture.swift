@@ -32,7 +32,12 @@ enum C2PAFixture {
                                               signingTime: signingTime, generatorVersion: "twin-mini-v1")
 
     /// The unsigned fixture PNG: a fixed synthetic image, no metadata, level 6.
-    static func unsignedPNG() throws -> [UInt8] {
+    /// The committed input PNG (`unsigned.png`), so the golden manifest does not follow PNG
+    /// encoder settings.
+    static func unsignedPNG() throws -> [UInt8] { Array(try Data(contentsOf: try url("unsigned.png"))) }
+
+    /// The input as the encoder writes it now (what `C2PAFixtureWriter` commits as `unsigned.png`).
+    static func encodedUnsignedPNG() throws -> [UInt8] {
         Array(try PNGCodec.encode(SyntheticRender.make(seed: 7, size: 64), metadata: nil, compressionLevel: 6))
     }
 
@@ -75,7 +80,9 @@ enum C2PAFixture {
             now: C2PAFixture.certificatesStart, days: 3650)
         try C2PACertificates.pem([foreign, other]).write(to: directory.appendingPathComponent("other-ca-chain.pem"), atomically: true, encoding: .utf8)
         let signer = try C2PASigner(key: C2PAFixture.hostKey, chain: [host, ca], anchors: [ca], now: C2PAFixture.signingTime)
-        let signed = try C2PAManifest.embed(in: try C2PAFixture.unsignedPNG(), content: C2PAFixture.content, signer: signer)
+        let unsigned = try C2PAFixture.encodedUnsignedPNG()
+        try Data(unsigned).write(to: directory.appendingPathComponent("unsigned.png"))
+        let signed = try C2PAManifest.embed(in: unsigned, content: C2PAFixture.content, signer: signer)
         try Data(signed).write(to: directory.appendingPathComponent("signed.png"))
     }
 }
