@@ -1,9 +1,10 @@
 // Role: embeds and detects the 64-bit invisible watermark payload (the ledger key of a delivered
-// image).
-// Reference: self-referencing tiled watermarks (Kutter, SPIE 1998) with a sync pattern;
+// image) under the installation's key (and previous keys), through turns, mirrors and linear maps.
+// Reference: self-referencing tiled watermarks (Kutter, SPIE 1998) with a keyed sync pattern;
 // docs/watermark.md has the measurements.
 // Failure modes: embedding into an image under `minimumSide` throws `ImagingError.invalidArgument`;
-// detection returns nil for such images and whenever no payload's 24-bit CRC checks.
+// detection returns nil for such images and whenever no hypothesis's 24-bit CRC checks (a mark
+// made under another key reads as none).
 
 import Foundation
 import TwinBase
