@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "TwinDaemon",
             dependencies: [
-                "TwinBase", "TwinSpool", "TwinInference", "TwinConsent", "TwinImaging", "TwinLedger",
+                "TwinBase", "TwinSpool", "TwinInference", "TwinConsent", "TwinImaging", "TwinLedger", "TwinFleet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,6 +90,9 @@ let package = Package(
         .testTarget(name: "TwinImagingTests", dependencies: ["TwinImaging", "TwinBase"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TwinLedgerTests", dependencies: ["TwinLedger", "TwinBase"]),
         .testTarget(name: "TwinFleetTests", dependencies: ["TwinFleet", "TwinLedger", "TwinBase"]),
-        .testTarget(name: "TwinDaemonTests", dependencies: ["TwinDaemon", "TwinBase", "TwinConsent", "TwinImaging", "TwinLedger", "twinrender"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TwinDaemonTests", dependencies: [
+            "TwinDaemon", "TwinBase", "TwinConsent", "TwinImaging", "TwinLedger", "TwinFleet", "twinrender",
+            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Crypto", package: "swift-crypto"),
+        ], resources: [.copy("Fixtures")]),
     ]
 )

@@ -3,7 +3,11 @@
 // SIGTERM/SIGINT (or, with `once`, until the queue is drained).
 // Reference: swift-service-lifecycle's ServiceGroup; systemd's sd_notify protocol.
 // Start-up order: config → status log → spool (+ recovery) → model (hash-verified) → ledger →
-// registry → C2PA signer (when configured) → staged deliveries reconciled → `READY=1`. Any failure before `READY=1` throws a
+// registry → C2PA signer (when configured) → watermark key → staged deliveries reconciled →
+// `READY=1`. With `queue.backend = "postgres"` the jobs, leases, quotas and royalty events live
+// in the fleet database instead (`queue.url`: reachable, schema current, this host's staged
+// images in `queue.output_directory` settled against it); the spool directory then keeps only
+// this host's state (registry head, status files). Any failure before `READY=1` throws a
 // `DaemonStartError` naming what failed and logs `daemon.start_failed`; nothing is claimed before.
 
 import Foundation
@@ -11,6 +15,7 @@ import Logging
 import ServiceLifecycle
 import TwinBase
 import TwinConsent
+import TwinFleet
 import TwinImaging
 import TwinInference
 import TwinLedger
@@ -57,10 +62,22 @@ public final class Daemon {
         let stats = DaemonStats()
         let context = PipelineContext(config: config, spool: spool, model: model, ledger: ledger, trustAnchors: trustAnchors,
                                       watermark: watermark, log: log, stats: stats, c2pa: c2pa)
-        StartupReconciliation(context: context).run()
         let reporter = StatusReporter(spool: spool, stats: stats, health: context.health, log: log, notifier: notifier, modelName: model.name)
         reporter.pruneStaleStateFiles()
-        let services = makeServices(context: context, reporter: reporter)
+        var services = commonServices(context: context, reporter: reporter)
+        var queueFacts: Logger.Metadata = ["queue": .string("directory")]
+        let fleet: RunningFleet?
+        if config.queue.backend == .postgres {
+            let running = try await openFleet()
+            fleet = running
+            services.insert(contentsOf: try await fleetServices(running.database, context: context), at: 0)
+            queueFacts = ["queue": .string("postgres"), "database": .string(running.database.url.redacted), "output": .string(fleetOutput.path)]
+        } else {
+            fleet = nil
+            StartupReconciliation(context: context).run()
+            services.insert(contentsOf: spoolServices(context: context), at: 0)
+        }
+        defer { fleet?.pool.cancel() }
 
         log.event("daemon.ready", [
             "model": .string(model.name), "twins": .array(model.twinIDs.map { .string($0) }),
@@ -69,12 +86,13 @@ public final class Daemon {
             "spool": .string(spool.layout.root.path), "pid": .int(Int(spool.pid)),
             "watermark_key": .string(watermark.keyIdentifiers[0]),
             "c2pa": .string(c2pa.map { "signing until \(UTCTimestamp($0.validity.upperBound))" } ?? "off"),
-        ])
+        ].merging(queueFacts) { $1 })
         if EarlyStop.wasRequested {
             log.event("daemon.stopped", ["reason": .string("stop requested during start-up"), "jobs_delivered": .int(0)])
             return
         }
-        notifier.ready(status: "model \(model.name) loaded; \(spool.counts()["incoming"] ?? 0) jobs waiting")
+        notifier.ready(status: config.queue.backend == .postgres ? "model \(model.name) loaded; fleet queue \(fleet?.database.url.redacted ?? "")"
+                                                                    : "model \(model.name) loaded; \(spool.counts()["incoming"] ?? 0) jobs waiting")
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
         try await group.run()
@@ -88,6 +106,17 @@ public final class Daemon {
     private func startStep<T>(_ name: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
+        } catch {
+            let message = (error as? CustomStringConvertible)?.description ?? "\(error)"
+            log.event("daemon.start_failed", level: .critical, ["step": .string(name), "error": .string(message)])
+            throw DaemonStartError("\(name): \(message)")
+        }
+    }
+
+    /// `startStep` for a step that waits on the database.
+    private func startStep<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
         } catch {
             let message = (error as? CustomStringConvertible)?.description ?? "\(error)"
             log.event("daemon.start_failed", level: .critical, ["step": .string(name), "error": .string(message)])
@@ -132,25 +161,108 @@ public final class Daemon {
         return anchors
     }
 
-    private func makeServices(context: PipelineContext, reporter: StatusReporter) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+    /// The spool's workers and the services that feed them (inotify, rescans, maintenance).
+    private func spoolServices(context: PipelineContext) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let wake = WakeSignal()
         let workers = (0..<config.workers).map { Worker(index: $0, context: context, wake: wake, once: once) }
-        let reloader = ConfigReloader(current: config, path: configPath, context: context, sink: sink, notifier: notifier, log: log)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: WorkerPoolService(workers: workers), successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: RescanService(interval: config.rescanInterval, wake: wake)),
             .init(service: MaintenanceService(maintenance: SpoolMaintenance(spool: context.spool, maxAttempts: config.maxAttempts, log: log),
                                               interval: 60, wake: wake)),
-            .init(service: HeartbeatService(reporter: reporter, interval: config.heartbeatInterval)),
-            .init(service: ReloadService(reload: { reloader.reload() })),
         ]
         do {
             services.append(.init(service: SpoolWatchService(watcher: try SpoolWatcher(directory: context.spool.layout.incoming), wake: wake)))
         } catch {
             log.event("spool.inotify_unavailable", level: .warning, ["error": .string("\(error)"), "fallback": .string("rescan only")])
         }
+        return services
+    }
+
+    /// Services of every queue: heartbeats, SIGHUP reloads, the systemd watchdog.
+    private func commonServices(context: PipelineContext, reporter: StatusReporter) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let reloader = ConfigReloader(current: config, path: configPath, context: context, sink: sink, notifier: notifier, log: log)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: HeartbeatService(reporter: reporter, interval: config.heartbeatInterval)),
+            .init(service: ReloadService(reload: { reloader.reload() })),
+        ]
         if let interval = notifier.watchdogInterval {
             services.append(.init(service: WatchdogService(notifier: notifier, interval: interval)))
+        }
+        return services
+    }
+
+    // MARK: Fleet
+
+    /// Where fleet images go: `queue.output_directory`, else the spool's `out/`.
+    private var fleetOutput: URL { config.queue.outputDirectory ?? config.spoolDirectory.appendingPathComponent("out") }
+
+    /// The fleet database's pool, running until `pool` is cancelled (after the service group).
+    private struct RunningFleet {
+        let database: FleetDatabase
+        let pool: Task<Void, Never>
+    }
+
+    /// The fleet database, running, reachable and at the schema this binary knows.
+    private func openFleet() async throws -> RunningFleet {
+        try await startStep("queue.url") {
+            // The driver's own log stays quiet: every failure reaches the status log as a
+            // `FleetError` (queue.unavailable, job.fenced, daemon.start_failed). Not a copy of
+            // `logger` with a higher level: the level belongs to the shared sink.
+            let quiet = Logger(label: "twinrender.fleet") { _ in SwiftLogNoOpLogHandler() }
+            let database = FleetDatabase(url: try FleetURL(config.queue.url ?? ""), logger: quiet)
+            let pool = Task { await database.run() }
+            do {
+                let version = try await FleetSchema.version(of: database)
+                guard version == FleetSchema.currentVersion else {
+                    throw DaemonStartError("the database has schema version \(version), this binary needs \(FleetSchema.currentVersion): run `twinrender db migrate`")
+                }
+                return RunningFleet(database: database, pool: pool)
+            } catch let error as FleetError where error.isTransient {
+                let said = await database.diagnose().map { " (the server says: \($0))" } ?? ""
+                pool.cancel()
+                throw DaemonStartError("\(database.url.redacted): \(error)\(said)")
+            } catch {
+                pool.cancel()
+                throw error
+            }
+        }
+    }
+
+    /// The fleet's workers, wake-ups, housekeeping and ingest; this host's staged leftovers are
+    /// settled against the database first.
+    private func fleetServices(_ database: FleetDatabase, context: PipelineContext) async throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let output = fleetOutput
+        let directory = ImageDirectory(url: output, host: config.host)
+        let settled = try await startStep("queue.output_directory") { () async throws -> FleetDeliveryReconciliation.Outcome in
+            try DurableFile.makeDirectory(output.path, mode: 0o755)
+            return try await FleetDeliveryReconciliation(directory: directory, ledger: FleetLedger(database: database)).run()
+        }
+        if !settled.delivered.isEmpty || !settled.discarded.isEmpty {
+            log.event("output.reconciled", level: .notice, ["delivered": .array(settled.delivered.map { .string($0) }),
+                                                           "discarded": .array(settled.discarded.map { .string($0) })])
+        }
+        let lease = Duration.milliseconds(Int(config.queue.leaseSeconds * 1000))
+        let queue = FleetQueue(database: database, host: config.host, leaseDuration: lease,
+                               maxFailedHosts: config.queue.maxFailedHosts, maxFailures: config.maxAttempts)
+        let hostKey = try PartyKey.load(from: config.hostKeyFile).privateKey
+        let wake = FleetWakeSignal()
+        let poll = Duration.milliseconds(Int(config.queue.pollInterval * 1000))
+        let staged = StagedClaims()
+        let runners = (0..<config.workers).map {
+            FleetJobRunner(index: $0, context: context, queue: queue, destination: directory, staged: staged)
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: FleetRenderService(worker: FleetWorker(queue: queue, key: hostKey, pollInterval: poll, wake: wake),
+                                              runners: runners, staged: staged, context: context, once: once),
+                  successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: FleetWakeupService(database: database, wake: wake)),
+            .init(service: FleetHousekeepingService(housekeeping: FleetHousekeeping(queue: queue, workers: config.workers, interval: lease / 3),
+                                                    wake: wake, log: log)),
+        ]
+        if let drop = config.queue.ingestDirectory {
+            let ingest = try startStep("queue.ingest_directory") { try FleetIngest(queue: queue, root: drop, maxJobBytes: config.maxJobBytes) }
+            services.append(.init(service: FleetIngestService(ingest: ingest, interval: poll, log: log)))
         }
         return services
     }

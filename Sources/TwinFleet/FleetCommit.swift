@@ -126,6 +126,24 @@ extension FleetQueue {
         return events
     }
 
+    /// What counts against each grant the fleet has seen, for a consent decision on `job`: images
+    /// delivered plus images other jobs hold reservations for (the job's own reservation is not
+    /// counted, so deciding again at delivery does not count its images twice). Grants no host has
+    /// reserved or delivered under are absent (nothing counts against them).
+    public func quotaUsage(excludingJob job: String) async throws -> [String: Int] {
+        try await database.connection("read quota usage for \(job)") { connection in
+            var usage = [String: Int]()
+            for try await (grant, used) in try await connection.query("""
+                SELECT g.grant_uid, g.delivered + coalesce((SELECT sum(r.images) FROM quota_reservations r
+                                                            WHERE r.grant_uid = g.grant_uid AND r.job <> \(job)), 0)::integer
+                FROM grant_quota g
+                """, logger: database.logger).decode((String, Int).self) {
+                usage[grant] = used
+            }
+            return usage
+        }
+    }
+
     /// Reserves `images` of `grant`'s limit for the claim's job (replacing an earlier reservation
     /// of the job), so concurrent hosts cannot together start more renders than the grant allows.
     /// Delivered images plus every other job's reservation plus `images` must fit in `limit`.

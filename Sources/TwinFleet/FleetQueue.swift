@@ -26,6 +26,8 @@ public struct FleetClaim: Sendable, Hashable {
     public let failures: Int
     /// The host holding the lease.
     public let host: String
+    /// When the job was queued (the images' creation time, so a re-render reproduces them).
+    public let arrival: Date
 }
 
 /// How a job ended or went back, other than delivery.
@@ -97,16 +99,18 @@ public struct FleetQueue: Sendable {
         return try await database.connection("claim") { connection in
             var claimed: FleetClaim?
             if recovering {
-                for try await (job, generation, spec, attempt, failures) in try await connection.query("""
-                    SELECT id, generation, spec, attempts, failures FROM jobs
+                for try await (job, generation, spec, attempt, failures, arrival) in try await connection.query("""
+                    SELECT id, generation, spec, attempts, failures, arrival FROM jobs
                     WHERE claim_token = \(token) AND state = 'leased' AND lease_holder = \(host)
-                    """, logger: database.logger).decode((String, Int64, Data, Int, Int).self) {
-                    claimed = FleetClaim(job: job, generation: generation, spec: Array(spec), attempt: attempt, failures: failures, host: host)
+                    """, logger: database.logger).decode((String, Int64, Data, Int, Int, Date).self) {
+                    claimed = FleetClaim(job: job, generation: generation, spec: Array(spec), attempt: attempt, failures: failures,
+                                         host: host, arrival: arrival)
                 }
             }
             if let claimed { return claimed }
-            for try await (job, generation, spec, attempt, failures) in try await connection.execute(statement, logger: database.logger) {
-                claimed = FleetClaim(job: job, generation: generation, spec: Array(spec), attempt: attempt, failures: failures, host: host)
+            for try await (job, generation, spec, attempt, failures, arrival) in try await connection.execute(statement, logger: database.logger) {
+                claimed = FleetClaim(job: job, generation: generation, spec: Array(spec), attempt: attempt, failures: failures,
+                                     host: host, arrival: arrival)
             }
             return claimed
         }

@@ -33,9 +33,9 @@ struct ClaimStatement: FleetStatement {
           lease_expires = clock_timestamp() + $2 * interval '1 second', claim_token = $3, attempts = j.attempts + 1,
           not_before = NULL, updated_at = clock_timestamp()
         FROM next WHERE j.id = next.id
-        RETURNING j.id, j.generation, j.spec, j.attempts, j.failures
+        RETURNING j.id, j.generation, j.spec, j.attempts, j.failures, j.arrival
         """
-    typealias Row = (String, Int64, Data, Int, Int)
+    typealias Row = (String, Int64, Data, Int, Int, Date)
     let host: String
     let leaseSeconds: Double
     /// Names this claim attempt, so a claim whose reply was lost can be found again.

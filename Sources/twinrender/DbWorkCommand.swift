@@ -3,10 +3,11 @@
 // (heartbeat, rescuer) and LISTEN/NOTIFY wake-ups, writing one small deterministic file per image
 // through the delivery protocol: stage `out/.<job>-<i>.png~<host>~<pid>.partial` (fsync), commit
 // (the fenced transaction), rename to `out/<job>-<i>.png`. It does not render, check consent or
-// watermark: that is `serve`'s pipeline, which does not take jobs from the database yet.
+// watermark: that is `serve`'s pipeline (FleetJobRunner) with `queue.backend = "postgres"`.
 // Reference: docs/fleet.md; TwinDaemon's delivery protocol (stage, commit, rename).
 // Failure modes: at start, this host's staged leftovers (any pid) are renamed into place when the
-// database holds their event with the same SHA-256, else deleted; a fenced or failed claim's
+// database holds their event with the same SHA-256, else deleted (FleetDeliveryReconciliation,
+// as `serve` does); a fenced or failed claim's
 // staged files are deleted. SIGTERM/SIGINT stop claiming; SIGKILL at any instant leaves at most
 // staged files (reconciled at the next start) and leases (reclaimed by the rescuer).
 
@@ -18,6 +19,7 @@ import TwinBase
 import TwinDaemon
 import TwinFleet
 import TwinLedger
+import TwinSpool
 
 struct DbWorkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -137,18 +139,17 @@ final class StopFlag: @unchecked Sendable {
 /// The no-op render's files: staged before the commit, renamed into place after it.
 final class NoOpStaging: @unchecked Sendable {
     let out: URL
-    let host: String
+    /// The image names (the daemon's: staged `.<job>-<i>.png~<host>~<pid>.partial`, final `<job>-<i>.png`).
+    let directory: ImageDirectory
     private let lock = NSLock()
     private var staged: [String: [URL]] = [:]   // "job#generation" → staged files
 
-    init(out: URL, host: String) { self.out = out; self.host = host }
+    init(out: URL, host: String) { self.out = out; self.directory = ImageDirectory(url: out, host: host) }
 
     /// The bytes of image `index` of `job` (deterministic: a re-render reproduces them).
     static func image(job: String, index: Int) -> [UInt8] { Array("twinrender no-op image \(job) \(index)\n".utf8) }
 
     private static func sha256(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
-
-    private func finalURL(_ job: String, _ index: Int) -> URL { out.appendingPathComponent("\(job)-\(index).png") }
 
     /// "Renders" the job's images (its `count`, default 1), staging each; returns the delivery.
     func render(_ claim: FleetClaim, milliseconds: Int, context: FleetWorkContext) async throws -> FleetWorkResult {
@@ -160,7 +161,7 @@ final class NoOpStaging: @unchecked Sendable {
             if milliseconds > 0 { try await Task.sleep(for: .milliseconds(milliseconds)) }
             if context.isLeaseLost { break }
             let bytes = Self.image(job: claim.job, index: index)
-            let staging = out.appendingPathComponent(".\(claim.job)-\(index).png~\(host)~\(getpid()).partial")
+            let staging = directory.stagingImageURL(job: claim.job, index: index)
             unlink(staging.path)
             try DurableFile.writeNew(bytes, to: staging.path)
             files.append(staging)
@@ -174,7 +175,7 @@ final class NoOpStaging: @unchecked Sendable {
         lock.withLock { staged["\(claim.job)#\(claim.generation)"] = files }
         let (job, stagedFiles) = (claim.job, files)
         return .deliver(drafts: drafts, quotas: ["noop-grant": nil], afterCommit: { [self] _ in
-            for (index, file) in stagedFiles.enumerated() { rename(file.path, finalURL(job, index).path) }
+            for (index, file) in stagedFiles.enumerated() { rename(file.path, directory.finalImageURL(job: job, index: index).path) }
             try? DurableFile.fsyncDirectory(out.path)
             _ = lock.withLock { staged.removeValue(forKey: "\(job)#\(claim.generation)") }
         })
@@ -188,27 +189,8 @@ final class NoOpStaging: @unchecked Sendable {
 
     /// This host's leftovers from earlier processes: into place when committed, else deleted.
     func reconcile(_ ledger: FleetLedger) async throws -> (delivered: Int, discarded: Int) {
-        var delivered = 0, discarded = 0
-        let names = (try FileManager.default.contentsOfDirectory(atPath: out.path)).filter {
-            $0.hasPrefix(".") && $0.hasSuffix(".partial") && $0.contains("~\(host)~")
-        }
-        for name in names {
-            let file = out.appendingPathComponent(name)
-            let stem = String(name.dropFirst().prefix { $0 != "~" }.dropLast(4))   // "<job>-<i>"
-            guard let dash = stem.lastIndex(of: "-"), let index = Int(stem[stem.index(after: dash)...]) else { continue }
-            let job = String(stem[..<dash])
-            let bytes = (try? DurableFile.readRegularFile(file.path, limit: 1 << 20)) ?? []
-            if let event = try await ledger.event(id: RoyaltyEvent.eventID(job: job, imageIndex: index)),
-               event.outputSHA256 == Self.sha256(bytes), !FileManager.default.fileExists(atPath: finalURL(job, index).path) {
-                rename(file.path, finalURL(job, index).path)
-                delivered += 1
-            } else {
-                unlink(file.path)
-                discarded += 1
-            }
-        }
-        try? DurableFile.fsyncDirectory(out.path)
-        return (delivered, discarded)
+        let outcome = try await FleetDeliveryReconciliation(directory: directory, ledger: ledger).run()
+        return (outcome.delivered.count, outcome.discarded.count)
     }
 }
 

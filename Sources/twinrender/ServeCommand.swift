@@ -9,7 +9,7 @@ import TwinDaemon
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the render daemon on the configured spool.",
+        abstract: "Run the render daemon on the configured queue (the spool directory, or the fleet database).",
         discussion: "SIGTERM/SIGINT stop claiming and let a running render finish within the grace period; SIGHUP reloads config and consent registry.")
 
     @OptionGroup var options: ConfigOptions
@@ -19,11 +19,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        guard config.queue.backend == .directory else {
-            // Not silently the spool: the render pipeline does not take jobs from the database yet.
-            throw ValidationError("queue.backend = \"postgres\": serve does not render from the fleet database yet (docs/fleet.md, \"Status\"); "
-                                  + "use the directory backend for serve; db migrate|ingest, submit and status work on the database")
-        }
         do {
             let daemon = try Daemon(config: config, configPath: options.path, once: once)
             try await daemon.run()

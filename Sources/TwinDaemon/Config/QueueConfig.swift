@@ -35,6 +35,9 @@ public struct QueueConfig: Sendable, Equatable {
     /// `queue.ingest_directory`: a shared directory whose `incoming/` job files the ingest
     /// service moves into the database. Default none (no ingest).
     public var ingestDirectory: URL?
+    /// `queue.output_directory`: where a fleet host stages and delivers its images (shared
+    /// storage, so every host's deliveries land in one place). Default the spool's `out/`.
+    public var outputDirectory: URL?
 
     public init() {}
 
@@ -57,6 +60,10 @@ public struct QueueConfig: Sendable, Equatable {
         queue.pollInterval = try reader.number("queue.poll_interval_seconds", in: 0.05...3600) ?? queue.pollInterval
         queue.maxFailedHosts = try reader.integer("queue.max_failed_hosts", in: 1...100) ?? queue.maxFailedHosts
         queue.ingestDirectory = try reader.path("queue.ingest_directory")
+        queue.outputDirectory = try reader.path("queue.output_directory")
+        if queue.backend == .directory, queue.outputDirectory != nil {
+            throw ConfigError.outOfRange("queue.output_directory", "set, but queue.backend is \"directory\" (the spool delivers into its out/)")
+        }
         return queue
     }
 }

@@ -62,14 +62,9 @@ struct ConsentGate {
                 onlyGrant: String?, order: VerifiedOrder?) throws -> Result<Grant, Refusal> {
         let registry = try registrySnapshot(spec)
         let request: ConsentRequest
-        do {
-            request = try ConsentRequest(job: spec.id, twin: spec.twin, licensee: spec.licensee, purpose: spec.purpose,
-                                         territory: spec.territory, count: count, contentTags: spec.tags,
-                                         twinWeightsSHA256: context.model.twinWeightsSHA256[spec.twin])
-        } catch let error as ConsentError where error == ConsentError.badTag {
-            return .failure(Refusal(code: "job.bad_tag", message: error.description))
-        } catch {
-            return .failure(Refusal(code: ConsentCode.missing.rawValue, message: "the job cannot be matched against any grant: \(error)"))
+        switch consentRequest(spec, count: count) {
+        case .success(let made): request = made
+        case .failure(let refusal): return .failure(refusal)
         }
         let ledger = context.ledger.reader
         let decision: ConsentDecision
@@ -81,8 +76,38 @@ struct ConsentGate {
         } catch {
             throw PipelineFailure.classify(error, code: "consent.unavailable", context: "cannot decide consent")
         }
-        try audit(decision, request: request, phase: phase, order: order)
+        try audit(decision, request: request, phase: phase, order: order, reservedLocally: true)
         return report(decision, spec: spec, phase: phase)
+    }
+
+    /// Decides consent for `count` images of `spec` on the fleet: `usage` is what the fleet
+    /// database counts against each grant (delivered plus reserved by other jobs); the caller
+    /// reserves the images in the database afterwards, which checks the limit again atomically.
+    /// The audit line is written before the decision is returned.
+    func decide(_ spec: JobSpec, count: Int, phase: ConsentAuditLog.Phase, onlyGrant: String?, order: VerifiedOrder?,
+                usage: [String: Int]) throws -> Result<Grant, Refusal> {
+        let registry = try registrySnapshot(spec)
+        let request: ConsentRequest
+        switch consentRequest(spec, count: count) {
+        case .success(let made): request = made
+        case .failure(let refusal): return .failure(refusal)
+        }
+        let decision = registry.evaluate(request, at: Date(), onlyGrant: onlyGrant) { usage[$0] ?? 0 }
+        try audit(decision, request: request, phase: phase, order: order, reservedLocally: false)
+        return report(decision, spec: spec, phase: phase)
+    }
+
+    /// The request `spec` makes for `count` images, or the refusal of a job that cannot make one.
+    private func consentRequest(_ spec: JobSpec, count: Int) -> Result<ConsentRequest, Refusal> {
+        do {
+            return .success(try ConsentRequest(job: spec.id, twin: spec.twin, licensee: spec.licensee, purpose: spec.purpose,
+                                               territory: spec.territory, count: count, contentTags: spec.tags,
+                                               twinWeightsSHA256: context.model.twinWeightsSHA256[spec.twin]))
+        } catch let error as ConsentError where error == ConsentError.badTag {
+            return .failure(Refusal(code: "job.bad_tag", message: error.description))
+        } catch {
+            return .failure(Refusal(code: ConsentCode.missing.rawValue, message: "the job cannot be matched against any grant: \(error)"))
+        }
     }
 
     /// The registry now. A tampered or rolled-back registry is a refusal of every job
@@ -100,11 +125,12 @@ struct ConsentGate {
     }
 
     /// Durable audit line first; a decision that cannot be recorded is not used.
-    private func audit(_ decision: ConsentDecision, request: ConsentRequest, phase: ConsentAuditLog.Phase, order: VerifiedOrder?) throws {
+    private func audit(_ decision: ConsentDecision, request: ConsentRequest, phase: ConsentAuditLog.Phase, order: VerifiedOrder?,
+                       reservedLocally: Bool) throws {
         do {
             try context.audit.append(decision, for: request, phase: phase, at: Date(), orderSigner: order?.signer, orderSHA256: order?.sha256)
         } catch {
-            if case .allowed = decision { try? context.reservations.release(job: request.job) }
+            if reservedLocally, case .allowed = decision { try? context.reservations.release(job: request.job) }
             throw PipelineFailure(kind: .transient, code: "consent.audit_unwritable",
                 message: "the consent decision cannot be written to the audit log, so it is not used: \(error)")
         }

@@ -2,8 +2,8 @@
 // under the claim-time grant, lost ones under their original grant), draws the visible label when
 // the host or the grant asks for it, embeds the invisible watermark, takes the perceptual
 // fingerprint the royalty event records, encodes the PNG with its provenance metadata, adds the
-// signed C2PA manifest when the host has a certificate, and stages
-// it in out/ (fsynced) under the spool's staging name.
+// signed C2PA manifest when the host has a certificate, and stages it (fsynced) under its
+// staging name in the spool's out/ or the fleet's image directory (`ImageDestination`).
 // Reference: README "Delivered images"; docs/watermark.md.
 // Failure modes: shutdown stops a render (`.cancelled`); labelling, marking and encoding failures
 // are deterministic (`PipelineFailure.permanent`, `imaging.failed`); a re-rendered lost image that
@@ -38,23 +38,44 @@ struct ImageProduction {
         let work = plan.pending.map { ($0, plan.grant) } + plan.lost.map { ($0, plan.restoreGrants[plan.committed[$0]!.grant]) }
         for (index, grant) in work.sorted(by: { $0.0 < $1.0 }) {
             guard let grant else { continue }
-            guard let (unsigned, fingerprint) = try render(spec, job: job, index: index, grant: grant, cancel: cancel) else { return .cancelled }
-            let png = try signed(unsigned, spec, job: job, index: index, grant: grant)
-            let sha = SHA256.hash(data: png).map { String(format: "%02x", $0) }.joined()
-            let recorded = plan.committed[index]
-            if let recorded, recorded.outputSHA256 != sha {
-                throw PipelineFailure(kind: .permanent, code: "render.not_reproducible",
-                    message: "image \(index) re-rendered to \(sha), but the ledger recorded \(recorded.outputSHA256) (model or renderer changed since delivery)")
+            guard let image = try produce(spec, job: job.identity, index: index, grant: grant, to: context.spool, cancel: cancel) else {
+                return .cancelled
             }
-            let url = try stage(png, job: job, index: index)
-            staged.add(index: index, stagingURL: url, finalURL: context.spool.finalImageURL(job: job.id, index: index),
-                       sha256: sha, fingerprint: fingerprint.encoded, committed: recorded != nil)
+            let recorded = plan.committed[index]
+            if let recorded, recorded.outputSHA256 != image.sha256 {
+                unlink(image.stagingURL.path)
+                throw PipelineFailure(kind: .permanent, code: "render.not_reproducible",
+                    message: "image \(index) re-rendered to \(image.sha256), but the ledger recorded \(recorded.outputSHA256) (model or renderer changed since delivery)")
+            }
+            staged.add(index: index, stagingURL: image.stagingURL, finalURL: image.finalURL,
+                       sha256: image.sha256, fingerprint: image.fingerprint, committed: recorded != nil)
         }
         return .staged
     }
 
-    private func stage(_ png: Data, job: ClaimedJob, index: Int) throws -> URL {
-        let url = context.spool.stagingImageURL(job: job.id, index: index)
+    /// One image made and staged: where it is, and what its royalty event records.
+    struct Produced {
+        let index: Int
+        let stagingURL: URL
+        let finalURL: URL
+        let sha256: String
+        /// The delivered pixels' `ImageFingerprint` text.
+        let fingerprint: String
+    }
+
+    /// Renders, labels, marks, encodes and signs image `index` of `job` under `grant`, and stages
+    /// it in `destination` (fsynced). Nil when shutdown (or a lost lease) stopped the render.
+    func produce(_ spec: JobSpec, job: JobIdentity, index: Int, grant: Grant, to destination: some ImageDestination,
+                 cancel: CancelFlag) throws -> Produced? {
+        guard let (unsigned, fingerprint) = try render(spec, job: job, index: index, grant: grant, cancel: cancel) else { return nil }
+        let png = try signed(unsigned, spec, job: job, index: index, grant: grant)
+        let sha = SHA256.hash(data: png).map { String(format: "%02x", $0) }.joined()
+        let url = try stage(png, at: destination.stagingImageURL(job: job.id, index: index), index: index)
+        return Produced(index: index, stagingURL: url, finalURL: destination.finalImageURL(job: job.id, index: index),
+                        sha256: sha, fingerprint: fingerprint.encoded)
+    }
+
+    private func stage(_ png: Data, at url: URL, index: Int) throws -> URL {
         do {
             unlink(url.path)
             try DurableFile.writeNew(png, to: url.path)
@@ -65,7 +86,7 @@ struct ImageProduction {
     }
 
     /// The PNG of image `index` and the fingerprint of its pixels, or nil when shutdown stopped the render.
-    private func render(_ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant, cancel: CancelFlag) throws -> (Data, ImageFingerprint)? {
+    private func render(_ spec: JobSpec, job: JobIdentity, index: Int, grant: Grant, cancel: CancelFlag) throws -> (Data, ImageFingerprint)? {
         let settings = context.settings.get()
         let rgb: RGBImage
         do {
@@ -95,7 +116,7 @@ struct ImageProduction {
     /// claim's time is the job's arrival (the XMP CreateDate), moved to the certificate's start
     /// for an older job, so a re-render reproduces the bytes. A certificate that lapsed since
     /// start-up is transient: the job waits, it is never delivered unsigned.
-    private func signed(_ png: Data, _ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant) throws -> Data {
+    private func signed(_ png: Data, _ spec: JobSpec, job: JobIdentity, index: Int, grant: Grant) throws -> Data {
         guard let signer = context.c2pa else { return png }
         let payload = RoyaltyEvent.watermarkPayload(eventID: RoyaltyEvent.eventID(job: job.id, imageIndex: index))
         let licence = C2PALicence(
@@ -110,7 +131,7 @@ struct ImageProduction {
         }
     }
 
-    private func progressReporter(job: ClaimedJob, index: Int, cancel: CancelFlag) -> (Int, Int) -> Bool {
+    private func progressReporter(job: JobIdentity, index: Int, cancel: CancelFlag) -> (Int, Int) -> Bool {
         let interval = context.settings.get().progressInterval
         var lastReport = Date.distantPast
         return { step, total in
@@ -125,7 +146,7 @@ struct ImageProduction {
 
     /// XMP/IPTC provenance. The licence end is the last instant the grant covers (its
     /// `validUntil` is exclusive), so a grant "until 2027-12-31" reads 2027-12-31T23:59:59Z.
-    private func metadata(_ spec: JobSpec, job: ClaimedJob, index: Int, grant: Grant, payload: UInt64) -> ProvenanceMetadata {
+    private func metadata(_ spec: JobSpec, job: JobIdentity, index: Int, grant: Grant, payload: UInt64) -> ProvenanceMetadata {
         ProvenanceMetadata(
             jobID: job.id, imageIndex: index, twinID: spec.twin, licenseeName: spec.licensee, licenseeID: spec.licensee,
             grantUID: grant.uid, licenceStart: grant.terms.validFrom, licenceEnd: grant.terms.validUntil.addingTimeInterval(-1),
