@@ -14,11 +14,11 @@ import TwinLedger
 struct FleetLeaseTests {
     @Test func renewalExtendsTheLease() async throws {
         try await FleetTestDatabase.withDatabase { database, _ in
-            let queue = FleetQueue(database: database, host: "render-1", leaseDuration: .seconds(1))
+            let queue = FleetQueue(database: database, host: "render-1", leaseDuration: .seconds(2))
             try await queue.submit(id: "j", spec: jobBytes("j"), priority: 0)
             let claim = try #require(try await queue.claim())
-            for _ in 0..<4 {   // 2 s in all, twice the lease: alive only because it is renewed
-                try await Task.sleep(for: .milliseconds(500))
+            for _ in 0..<5 {   // 3 s in all, longer than the lease: alive only because it is renewed
+                try await Task.sleep(for: .milliseconds(600))
                 try await queue.renew(claim)
                 #expect(try await queue.reclaimExpired().isEmpty)
             }
