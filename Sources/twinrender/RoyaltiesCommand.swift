@@ -1,5 +1,6 @@
 // Role: `twinrender royalties verify|statement|tail`: thin wrappers over TwinLedger, with host keys
-// from the registry and (verify --spool) DeliveryAudit's out/ ↔ ledger check.
+// from the registry and (verify --spool) DeliveryAudit's out/ ↔ ledger check. On a fleet config
+// (queue.backend = "postgres") verify and statement read the database's ledger.
 // Reference: docs/ledger.md.
 // Failure modes: any ledger problem makes verify exit 1 naming file and line; statements refuse
 // an unverified ledger.
@@ -9,6 +10,7 @@ import Crypto
 import Foundation
 import TwinConsent
 import TwinDaemon
+import TwinFleet
 import TwinBase
 import TwinLedger
 
@@ -26,13 +28,29 @@ struct RoyaltiesCommand: AsyncParsableCommand {
 struct LedgerLocationOptions: ParsableArguments {
     @OptionGroup var registry: RegistryOptions
 
-    @Option(name: .long, help: "Ledger directory (default: ledger.directory from the config).")
+    @Option(name: .long, help: "Ledger directory (default: the fleet database's ledger when queue.backend = \"postgres\", else ledger.directory from the config).")
     var ledger: String?
 
     /// The ledger directory in effect.
     func directory() throws -> URL {
         if let ledger { return URL(fileURLWithPath: ledger) }
         return try registry.configOptions.load().ledgerDirectory
+    }
+
+    /// Runs `body` on the ledger in effect: `--ledger`; else, when the config's queue is the fleet
+    /// database, that database's ledger exported to a private temporary directory (removed
+    /// afterwards), so verify and statements read every host's chain; else `ledger.directory`.
+    func withLedger<T>(_ body: (URL) throws -> T) async throws -> T {
+        guard ledger == nil, try registry.configOptions.load().queue.backend == .postgres else {
+            return try body(try directory())
+        }
+        let export = FileManager.default.temporaryDirectory.appendingPathComponent("twinrender-ledger-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: export, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: export) }
+        _ = try await FleetOptions.withDatabase(url: nil, registry.configOptions) { database in
+            try await FleetLedger(database: database).export(to: export)
+        }
+        return try body(export)
     }
 
     /// Host name → the Ed25519 keys the registry holds for that render host (rotated ones too).
@@ -42,15 +60,16 @@ struct LedgerLocationOptions: ParsableArguments {
         }
     }
 
-    /// The ledger, verified against the registry's host keys.
-    func verified() throws -> LedgerVerification {
-        LedgerReader(directory: try directory()).verify(hostKeys: try hostKeys())
+    /// The ledger in effect (`withLedger`), verified against the registry's host keys.
+    func verified() async throws -> LedgerVerification {
+        let keys = try hostKeys()
+        return try await withLedger { LedgerReader(directory: $0).verify(hostKeys: keys) }
     }
 }
 
 /// Checks every segment (chain, host signatures, signed heads) and, with `--spool`, that out/ and
 /// the ledger agree one to one; exits 1 naming each problem.
-struct RoyaltiesVerifyCommand: ParsableCommand {
+struct RoyaltiesVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check every ledger segment (hashes, host signatures, signed heads, gaps, duplicates) and, with --spool, images against events."
@@ -64,8 +83,8 @@ struct RoyaltiesVerifyCommand: ParsableCommand {
     @Flag(help: "With --spool: move images without an event to state/orphaned/ and re-queue jobs whose images were lost.")
     var repair = false
 
-    func run() throws {
-        let verification = try location.verified()
+    func run() async throws {
+        let verification = try await location.verified()
         for segment in verification.segments {
             print("\(segment.file): \(segment.eventCount) events, last seq \(segment.lastSeq), head \(segment.head)")
         }
@@ -95,7 +114,7 @@ struct RoyaltiesVerifyCommand: ParsableCommand {
 }
 
 /// Writes one model's statement for one month to stdout.
-struct RoyaltiesStatementCommand: ParsableCommand {
+struct RoyaltiesStatementCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "statement",
         abstract: "A model's royalty statement for one month (DDEX DSR-style), per currency."
@@ -117,11 +136,11 @@ struct RoyaltiesStatementCommand: ParsableCommand {
     @Option(name: .long, help: "The statement's sender.")
     var sender = "twinrender"
 
-    func run() throws {
+    func run() async throws {
         guard let statementPeriod = StatementPeriod(period) else {
             throw ValidationError("--period must be YYYY-MM, got \(period.debugDescription)")
         }
-        let statement = try RoyaltyStatement.build(from: try location.verified(), model: model, period: statementPeriod,
+        let statement = try RoyaltyStatement.build(from: try await location.verified(), model: model, period: statementPeriod,
                                                    createdAt: .now(), sender: sender)
         print(format == .csv ? statement.csv() : statement.json(), terminator: "")
     }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Testing
+import TwinBase
 import TwinImaging
 @testable import TwinFleet
 import TwinLedger
@@ -137,6 +138,16 @@ struct FleetDaemonTests {
             }
             let verified = try TwinRenderBinary.run(["db", "verify", "--config", first.configURL.path])
             #expect(verified.status == 0, "\(verified.output)")
+
+            // On a fleet config, royalties verify and statement read every host's chain in the database.
+            let audited = try TwinRenderBinary.run(["royalties", "verify", "--config", second.configURL.path])
+            #expect(audited.status == 0 && audited.output.contains("ok: 6 events"), "\(audited.output)")
+            let period = String(UTCTimestamp.now().description.prefix(7))
+            let statement = try TwinRenderBinary.run(["royalties", "statement", "--model", "model-ava", "--period", period,
+                                                      "--config", second.configURL.path])
+            let head = statement.output.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+                .first { $0.first == "HEAD" }
+            #expect(statement.status == 0 && head?[11] == "2", "\(statement.output)")   // image_count: ava's two jobs
         }
     }
 
