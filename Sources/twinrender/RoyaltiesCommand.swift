@@ -10,7 +10,6 @@ import Crypto
 import Foundation
 import TwinConsent
 import TwinDaemon
-import TwinFleet
 import TwinBase
 import TwinLedger
 
@@ -37,20 +36,11 @@ struct LedgerLocationOptions: ParsableArguments {
         return try registry.configOptions.load().ledgerDirectory
     }
 
-    /// Runs `body` on the ledger in effect: `--ledger`; else, when the config's queue is the fleet
-    /// database, that database's ledger exported to a private temporary directory (removed
-    /// afterwards), so verify and statements read every host's chain; else `ledger.directory`.
+    /// Runs `body` on the ledger in effect: `--ledger`; else, on a fleet config, a snapshot of the
+    /// database's ledger (`FleetLedgerSnapshot`); else `ledger.directory`.
     func withLedger<T>(_ body: (URL) throws -> T) async throws -> T {
-        guard ledger == nil, try registry.configOptions.load().queue.backend == .postgres else {
-            return try body(try directory())
-        }
-        let export = FileManager.default.temporaryDirectory.appendingPathComponent("twinrender-ledger-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: export, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        defer { try? FileManager.default.removeItem(at: export) }
-        _ = try await FleetOptions.withDatabase(url: nil, registry.configOptions) { database in
-            try await FleetLedger(database: database).export(to: export)
-        }
-        return try body(export)
+        guard ledger == nil, FleetLedgerSnapshot.isFleet(registry.configOptions) else { return try body(try directory()) }
+        return try await FleetLedgerSnapshot.with(registry.configOptions, body)
     }
 
     /// Host name → the Ed25519 keys the registry holds for that render host (rotated ones too).

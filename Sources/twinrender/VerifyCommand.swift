@@ -10,7 +10,7 @@ import TwinImaging
 /// `twinrender verify IMAGE [--json] [--ledger DIR]`: decode the invisible watermark and
 /// provenance metadata of a PNG or JPEG and trace it through the royalty ledger. Logic lives in
 /// `TwinDaemon` (`ImageVerification`); exit codes are `ImageVerification.Outcome.exitCode`.
-struct VerifyCommand: ParsableCommand {
+struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Decode an image's watermark and look it up in the royalty ledger.",
@@ -29,7 +29,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(name: .long, help: "Ledger directory (default: ledger.directory from the config).")
+    @Option(name: .long, help: "Ledger directory (default: the fleet database's ledger when queue.backend = \"postgres\", else ledger.directory from the config).")
     var ledger: String?
 
     @Option(name: .customLong("trust-anchor"), help: "Operator CA certificate PEM for C2PA manifests (repeatable; default: provenance.trust_anchors).")
@@ -41,7 +41,7 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
         let watermark: InvisibleWatermark
         do {
             watermark = try WatermarkKeys.resolve(keyOptions: keys, configPath: options.path)
@@ -49,10 +49,10 @@ struct VerifyCommand: ParsableCommand {
             FileHandle.standardError.write(Data("twinrender verify: \(error)\n".utf8))
             throw ExitCode(64)
         }
-        let source = LedgerSource.resolve(ledgerOption: ledger, configPath: options.path)
         let trust = C2PATrust.resolve(anchorOptions: trustAnchors, configPath: options.path)
-        let verification = ImageVerification.verify(file: image, ledger: source, c2pa: trust,
-                                                    inspector: ImageInspector(watermark: watermark))
+        let verification = await withLedgerSource { source in
+            ImageVerification.verify(file: image, ledger: source, c2pa: trust, inspector: ImageInspector(watermark: watermark))
+        }
         if json {
             print(verification.json)
         } else if verification.outcome == .unreadable {
@@ -62,5 +62,19 @@ struct VerifyCommand: ParsableCommand {
         }
         let code = verification.outcome.exitCode
         if code != 0 { throw ExitCode(code) }
+    }
+
+    /// Runs `body` with the ledger to trace through: `--ledger`; else, on a fleet config, a snapshot
+    /// of the database's ledger (unavailable, with the reason, when the database cannot be
+    /// reached); else `ledger.directory`.
+    private func withLedgerSource(_ body: (LedgerSource) -> ImageVerification) async -> ImageVerification {
+        guard ledger == nil, FleetLedgerSnapshot.isFleet(options) else {
+            return body(LedgerSource.resolve(ledgerOption: ledger, configPath: options.path))
+        }
+        do {
+            return try await FleetLedgerSnapshot.with(options) { body(.directory($0)) }
+        } catch {
+            return body(.unavailable(reason: "the fleet database's ledger cannot be read (\(error))"))
+        }
     }
 }

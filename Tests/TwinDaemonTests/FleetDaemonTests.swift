@@ -87,6 +87,10 @@ struct FleetDaemonTests {
             // The chain and host signatures verify, and the fleet view agrees.
             let verified = try TwinRenderBinary.run(["db", "verify", "--config", fixture.configURL.path])
             #expect(verified.status == 0, "\(verified.output)")
+            // verify traces a delivered image through the database's ledger to its job.
+            let traced = try TwinRenderBinary.run(["verify", output.appendingPathComponent("fleet-b-0.png").path,
+                                                   "--json", "--config", fixture.configURL.path])
+            #expect(traced.status == 0 && traced.output.contains("\"fleet-b\""), "\(traced.output)")
             // A second run finds nothing to do and changes nothing.
             #expect(try Self.serveOnce(fixture).status == 0)
             #expect(try await database.events().count == 3)
