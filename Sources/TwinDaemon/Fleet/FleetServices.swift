@@ -1,4 +1,4 @@
-// Role: the daemon's services when `queue.backend = "postgres"`: the database pool, the render
+// Role: the daemon's services when `queue.backend = "postgres"`: the render
 // workers on the fleet queue (FleetWorker driving FleetJobRunner), LISTEN/NOTIFY wake-ups, the
 // host's housekeeping (heartbeat row and the rescuer of expired leases) and, when
 // `queue.ingest_directory` is set, the ingest of dropped job files — each a
@@ -12,16 +12,6 @@
 import Foundation
 import ServiceLifecycle
 import TwinFleet
-
-/// Keeps the fleet database's connection pool running; placed first in the group, so it stops
-/// last, after every service that uses it.
-struct FleetDatabaseService: Service {
-    let database: FleetDatabase
-
-    func run() async throws {
-        try? await cancelWhenGracefulShutdown { await database.run() }
-    }
-}
 
 /// `daemon.workers` render workers on the fleet queue; with `once`, each returns when a claim
 /// finds the queue empty.
