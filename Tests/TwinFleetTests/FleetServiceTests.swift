@@ -69,12 +69,14 @@ struct FleetServiceTests {
 
     @Test func leaseKeeperRenewsDuringWorkAndReportsALostLease() async throws {
         try await FleetTestDatabase.withDatabase { database, _ in
-            let queue = FleetQueue(database: database, host: "render-1", leaseDuration: .seconds(3))
+            let queue = FleetQueue(database: database, host: "render-1", leaseDuration: .seconds(6))
             try await queue.submit(id: "long", spec: jobBytes("long"), priority: 0)
             let claim = try #require(try await queue.claim())
             let lost = Counter()
             try await FleetLeaseKeeper.keeping(claim, queue: queue, onLost: { _ in lost.increment() }) {
-                try await Task.sleep(for: .milliseconds(7500))   // two and a half leases long; a 3 s lease leaves room for a loaded CI host
+                // A lease and a half long (renewals every 2 s); a 6 s lease leaves a loaded CI host,
+                // where one statement has been seen to take seconds, room for a slow renewal.
+                try await Task.sleep(for: .seconds(9))
             }
             #expect(lost.count == 0)
             #expect(try await queue.reclaimExpired().isEmpty)
@@ -83,7 +85,7 @@ struct FleetServiceTests {
             // Another host takes the job over (as after a partition): the keeper notices.
             _ = try await database.rows("UPDATE jobs SET generation = generation + 1, lease_holder = 'render-2'")
             try await FleetLeaseKeeper.keeping(claim, queue: queue, onLost: { _ in lost.increment() }) {
-                _ = await lost.wait(for: 1, timeout: .seconds(5))
+                _ = await lost.wait(for: 1, timeout: .seconds(30))   // returns as soon as it is noticed
             }
             #expect(lost.count == 1)
         }
