@@ -72,6 +72,10 @@ public struct InvisibleWatermark: Sendable {
         /// Lowest PSNR the closed loop may go down to when a mark does not read back with margin
         /// at `targetPSNR` (default 40.2; never above `targetPSNR`).
         public var minimumPSNR: Double = 40.2
+        /// Whether the mark's amplitude follows the picture's texture (`PerceptualMask`: faint on
+        /// flat areas, stronger on busy ones, at the same PSNR). Off by default: measured, it
+        /// costs robustness the mark cannot spare (docs/watermark.md, "Perceptual mask").
+        public var perceptualMask = false
 
         /// Defaults.
         public init() {}
@@ -124,7 +128,8 @@ public struct InvisibleWatermark: Sendable {
         }
         let embedder = WatermarkEmbedder(
             layout: layouts[0], targetPSNR: configuration.targetPSNR,
-            minimumPSNR: min(configuration.targetPSNR, configuration.minimumPSNR))
+            minimumPSNR: min(configuration.targetPSNR, configuration.minimumPSNR),
+            perceptualMask: configuration.perceptualMask)
         return embedder.embed(into: &image, payload: payload)
     }
 

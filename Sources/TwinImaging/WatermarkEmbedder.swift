@@ -21,6 +21,12 @@ import TwinBase
 /// picture's own interference with the mark (the decoder's blocky artefacts in a grey background,
 /// say, which the plain mark loses to) and moves strength to where the detector reads it.
 ///
+/// With `perceptualMask` (an experiment, off by default) the mark is `weights ⊙ u`, the weights from the original's
+/// texture (`PerceptualMask`): the plain mark starts scaled by them and every step moves the mark
+/// by `weights²` times the gradient, then back to the same energy. The closed loop alone would pull
+/// energy onto flat backgrounds (the detector's whitening counts them most), where it shows as
+/// grain; the parametrisation keeps it in the texture.
+///
 /// Then the result is checked the way it will be read: the rounded 8-bit image, and a copy
 /// quantised like JPEG at quality 50 (`JPEGSimulation`), must both decode to the payload at the
 /// known geometry, with the sync peak at the origin and few raw code-bit errors. If not, more
@@ -39,6 +45,9 @@ struct WatermarkEmbedder {
     /// False: just the plain mark at `targetPSNR`, as before the closed loop existed (for
     /// comparisons in tests).
     var closedLoop = true
+    /// True: the mark's amplitude follows the picture's texture (`PerceptualMask`) at the same
+    /// energy; false (the default): uniform amplitude before the closed loop.
+    var perceptualMask = false
 
     /// Gradient steps on the untouched image.
     static let iterations = 3
@@ -78,7 +87,7 @@ struct WatermarkEmbedder {
     /// Marks `image` in place (its sides must be at least one tile).
     @discardableResult
     func embed(into image: inout RGBImage, payload: UInt64) -> Outcome {
-        var state = State(image: image, payload: payload, layout: layout)
+        var state = State(image: image, payload: payload, layout: layout, masked: perceptualMask)
         var budget = Self.meanSquaredError(psnr: targetPSNR)
         state.start(budget: budget)
         var steps = 0
@@ -157,6 +166,10 @@ struct WatermarkEmbedder {
         /// Pixels folded onto each tile position.
         let counts: [Double]
         let aligner: WatermarkAligner
+        /// Amplitude weight per pixel (`PerceptualMask`), or nil for a uniform mark. The mark is
+        /// `weights ⊙ u` for a free `u`, so a gradient step on `u` moves the mark by `weights²`
+        /// times the gradient: the loop cannot pull energy back onto flat areas.
+        let weights: [Double]?
         /// The luma change being optimised, row-major.
         var mark: [Double]
         // Buffers reused by every step.
@@ -168,7 +181,7 @@ struct WatermarkEmbedder {
         var lumaGradient: [Double]
         var total: [Double]
 
-        init(image: RGBImage, payload: UInt64, layout: WatermarkLayout) {
+        init(image: RGBImage, payload: UInt64, layout: WatermarkLayout, masked: Bool) {
             self.layout = layout
             self.payload = payload
             width = image.width
@@ -188,6 +201,9 @@ struct WatermarkEmbedder {
             }
             self.counts = counts
             aligner = WatermarkAligner(layout: layout)
+            weights = masked
+                ? PerceptualMask.weights(luma: WatermarkResidual.luma(of: image), width: image.width, height: image.height)
+                : nil
             let count = image.width * image.height
             mark = [Double](repeating: 0, count: count)
             features = WatermarkFeatures(width: image.width, height: image.height)
@@ -205,6 +221,15 @@ struct WatermarkEmbedder {
             let strength = budget.squareRoot()
             for index in tilePixels.indices { tilePixels[index] *= strength }
             Self.tiled(tilePixels, into: &mark, width: width, height: height)
+            guard let weights else { return }
+            var energy = 0.0
+            for index in mark.indices {
+                mark[index] *= weights[index]
+                energy += mark[index] * mark[index]
+            }
+            guard energy > 0 else { return }
+            let factor = (budget * Double(mark.count) / energy).squareRoot()
+            for index in mark.indices { mark[index] *= factor }
         }
 
         mutating func rescale(from old: Double, to new: Double) {
@@ -232,6 +257,7 @@ struct WatermarkEmbedder {
             var squared = 0.0
             for index in total.indices {
                 total[index] *= slope[index]
+                if let weights { total[index] *= weights[index] * weights[index] }
                 squared += total[index] * total[index]
             }
             guard squared > 0 else { return }

@@ -67,6 +67,9 @@ struct WatermarkEmbedCommand: ParsableCommand {
     @Option(help: "Target PSNR in dB (default 41).")
     var psnr: Double = 41
 
+    @Flag(help: "Make the mark's strength follow the picture's texture (the perceptual-mask experiment; the daemon does not use it).")
+    var masked = false
+
     @Flag(help: "Print a JSON line: psnr, embed milliseconds.")
     var json = false
 
@@ -79,6 +82,7 @@ struct WatermarkEmbedCommand: ParsableCommand {
         if label { try AILabel().draw(on: &image) }
         var settings = InvisibleWatermark.Configuration()
         settings.targetPSNR = psnr
+        settings.perceptualMask = masked
         let watermark = InvisibleWatermark(key: markKey, configuration: settings)
         let start = DispatchTime.now().uptimeNanoseconds
         let achieved = try watermark.embed(into: &image, payload: value)

@@ -140,6 +140,35 @@ def attacked(image, name, seed):
     return jpeg(out, quality) if quality else out
 
 
+def box_mean(plane, radius):
+    """Box mean with edge clamping, as the detector's BoxFilter."""
+    padded = np.pad(plane, radius, mode="edge")
+    sums = padded.cumsum(0).cumsum(1)
+    sums = np.pad(sums, ((1, 0), (1, 0)))
+    k = 2 * radius + 1
+    return (sums[k:, k:] - sums[:-k, k:] - sums[k:, :-k] + sums[:-k, :-k]) / (k * k)
+
+
+def luma(image):
+    rgb = np.asarray(image, dtype=np.float64)
+    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+
+
+def texture_rms(originals, marked):
+    """Mark RMS (luma, grey levels) by the original's local residual RMS (the detector's measure:
+    residual after a 5x5 mean, its energy over 7x7): flat < 1, middle 1-8, busy >= 8."""
+    bins = {"flat": [0.0, 0], "middle": [0.0, 0], "busy": [0.0, 0]}
+    for a, b in zip(originals, marked):
+        before, after = luma(a), luma(b)
+        residual = before - box_mean(before, 2)
+        level = np.sqrt(np.maximum(box_mean(residual ** 2, 3), 0))
+        change = (after - before) ** 2
+        for name, where in (("flat", level < 1), ("middle", (level >= 1) & (level < 8)), ("busy", level >= 8)):
+            bins[name][0] += float(change[where].sum())
+            bins[name][1] += int(where.sum())
+    return {name: (total / count) ** 0.5 if count else float("nan") for name, (total, count) in bins.items()}
+
+
 def psnr(a, b):
     mse = np.mean((np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) ** 2)
     return float("inf") if mse == 0 else 10 * np.log10(255 ** 2 / mse)
@@ -163,8 +192,9 @@ def load_images(args):
 class Ours:
     name = "twinrender"
 
-    def __init__(self, binary, work, key):
+    def __init__(self, binary, work, key, masked=False):
         self.binary, self.work, self.key = binary, work, key
+        self.embed_flags = ["--masked"] if masked else []
 
     def run(self, *arguments):
         # The watermark commands never call BLAS; one OpenBLAS thread keeps its idle pool from
@@ -178,7 +208,8 @@ class Ours:
         for index, (image, payload) in enumerate(zip(images, payloads)):
             src, dst = self.work / f"{tag}-{index}-orig.png", self.work / f"{tag}-{index}-marked.png"
             image.save(src)
-            result = self.run("embed", str(src), str(dst), "--payload", f"{payload:016x}", "--key", self.key, "--json")
+            result = self.run("embed", str(src), str(dst), "--payload", f"{payload:016x}", "--key", self.key, "--json",
+                              *self.embed_flags)
             if result.returncode != 0:
                 sys.exit(f"embed failed: {result.stderr}")
             stats.append(json.loads(result.stdout))
@@ -244,7 +275,8 @@ def evaluate_ours(ours, images, payloads, tag, seed, delivered=False):
     else:
         marked, embed_ms = ours.embed(images, payloads, tag)
         row = {"psnr_min": min(psnr(a, b) for a, b in zip(images, marked)),
-               "psnr_mean": float(np.mean([psnr(a, b) for a, b in zip(images, marked)]))}
+               "psnr_mean": float(np.mean([psnr(a, b) for a, b in zip(images, marked)])),
+               "texture_rms": texture_rms(images, marked)}
     row.update({"embed_ms": float(np.mean(embed_ms)), "recovery": {}, "detect_ms": []})
     for name, (function, quality) in ATTACKS.items():
         batch = []
@@ -288,6 +320,9 @@ def table(rows):
     line("PSNR dB (mean / min)", [f"{rows[n]['psnr_mean']:.2f} / {rows[n]['psnr_min']:.2f}" for n in names])
     for attack in ATTACKS:
         line(f"recovered: {attack}", [f"{100 * rows[n]['recovery'][attack]:.0f} %" for n in names])
+    line("mark RMS flat / middle / busy", [
+        " / ".join(f"{rows[n]['texture_rms'][b]:.2f}" for b in ("flat", "middle", "busy")) if "texture_rms" in rows[n] else "-"
+        for n in names])
     line("embed ms", [f"{rows[n]['embed_ms']:.1f}" for n in names])
     line("detect ms", [f"{rows[n]['detect_ms']:.1f}" for n in names])
     return "\n".join(lines)
@@ -312,6 +347,9 @@ def main():
                         help="with --no-baselines: still measure twinrender on the images upscaled 2x (256x256 for 128x128 renders)")
     parser.add_argument("--unmarked-attacks", action="store_true",
                         help="also count false positives on every attacked copy of every unmarked image (11x the detections)")
+    parser.add_argument("--masked", action="store_true",
+                        help="embed with --masked (the perceptual-mask experiment), for an A/B against the default")
+    parser.add_argument("--attacks", help="comma-separated subset of the attacks (default: all)")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--out", default=str(ROOT / "scripts/work/watermark-bench"))
     args = parser.parse_args()
@@ -322,7 +360,15 @@ def main():
     key = args.key or str(work / "bench.key")
     if not os.path.exists(key):
         subprocess.run([args.twinrender, "watermark", "keygen", "--out", key], check=True, capture_output=True)
-    ours = Ours(args.twinrender, work, key)
+    ours = Ours(args.twinrender, work, key, masked=args.masked)
+    if args.attacks:
+        wanted = [name.strip() for name in args.attacks.split(",")]
+        unknown = [name for name in wanted if name not in ATTACKS]
+        if unknown:
+            sys.exit(f"unknown attacks: {unknown}; known: {list(ATTACKS)}")
+        for name in list(ATTACKS):
+            if name not in wanted:
+                del ATTACKS[name]
     if delivered_files:
         payloads = []
         for path in delivered_files:
