@@ -170,9 +170,14 @@ struct DbTailCommand: AsyncParsableCommand {
     var interval: Double = 1
 
     func run() async throws {
+        try await Self.follow(url: fleet.url, options, fromStart: fromStart, interval: interval)
+    }
+
+    /// Prints committed events' ledger lines in commit order until interrupted (also
+    /// `royalties tail` on a fleet config); a database outage is reported and retried.
+    static func follow(url: String?, _ options: ConfigOptions, fromStart: Bool, interval: Double) async throws {
         guard interval > 0, interval <= 3600 else { throw ValidationError("--interval must be in (0, 3600]") }
-        let (fromStart, interval) = (fromStart, interval)
-        try await fleet.withDatabase(options) { database in
+        try await FleetOptions.withDatabase(url: url, options) { database in
             let ledger = FleetLedger(database: database)
             var position: Int64 = 0
             if !fromStart {

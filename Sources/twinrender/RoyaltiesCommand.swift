@@ -140,7 +140,7 @@ struct RoyaltiesStatementCommand: AsyncParsableCommand {
 struct RoyaltiesTailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tail",
-        abstract: "Print new royalty events (one JSON line each) as hosts append them."
+        abstract: "Print new royalty events (one JSON line each) as hosts append them (on a fleet config, as they are committed to the database)."
     )
 
     @OptionGroup var location: LedgerLocationOptions
@@ -153,6 +153,10 @@ struct RoyaltiesTailCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard interval > 0, interval <= 3600 else { throw ValidationError("--interval must be in (0, 3600]") }
+        if location.ledger == nil, FleetLedgerSnapshot.isFleet(location.registry.configOptions) {
+            // The fleet's ledger is in the database: follow its commits (as `db tail`).
+            return try await DbTailCommand.follow(url: nil, location.registry.configOptions, fromStart: fromStart, interval: interval)
+        }
         let follower = try LedgerFollower(directory: try location.directory(), fromStart: fromStart)
         for try await event in follower.events(every: .milliseconds(Int(interval * 1000))) {
             FileHandle.standardOutput.write(Data((event.jsonLine + "\n").utf8))

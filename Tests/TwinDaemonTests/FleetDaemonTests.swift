@@ -152,6 +152,25 @@ struct FleetDaemonTests {
             let head = statement.output.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
                 .first { $0.first == "HEAD" }
             #expect(statement.status == 0 && head?[11] == "2", "\(statement.output)")   // image_count: ava's two jobs
+
+            // royalties tail follows the database's commits: --from-start prints the six events.
+            let tailed = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-tail-\(UUID().uuidString)")
+            FileManager.default.createFile(atPath: tailed.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: tailed) }
+            let tail = Process()
+            tail.executableURL = TwinRenderBinary.url
+            tail.arguments = ["royalties", "tail", "--from-start", "--interval", "0.2", "--config", second.configURL.path]
+            tail.standardOutput = try FileHandle(forWritingTo: tailed)
+            tail.standardError = FileHandle.nullDevice
+            try tail.run()
+            defer { tail.terminate(); tail.waitUntilExit() }
+            var lines: [Substring] = []
+            for _ in 0..<150 where lines.count < 6 {
+                try await Task.sleep(for: .milliseconds(200))
+                lines = (try String(contentsOf: tailed, encoding: .utf8)).split(separator: "\n")
+            }
+            #expect(lines.count == 6 && Set(events.map(\.eventID)).allSatisfy { id in lines.contains { $0.contains(id) } },
+                    "\(lines)")
         }
     }
 
