@@ -152,11 +152,11 @@ struct RoyaltiesTailCommand: AsyncParsableCommand {
     var interval: Double = 1
 
     func run() async throws {
-        guard interval > 0, interval <= 3600 else { throw ValidationError("--interval must be in (0, 3600]") }
         if location.ledger == nil, FleetLedgerSnapshot.isFleet(location.registry.configOptions) {
-            // The fleet's ledger is in the database: follow its commits (as `db tail`).
+            // The fleet's ledger is in the database: follow its commits (as `db tail`, which checks --interval).
             return try await DbTailCommand.follow(url: nil, location.registry.configOptions, fromStart: fromStart, interval: interval)
         }
+        guard interval > 0, interval <= 3600 else { throw ValidationError("--interval must be in (0, 3600]") }
         let follower = try LedgerFollower(directory: try location.directory(), fromStart: fromStart)
         for try await event in follower.events(every: .milliseconds(Int(interval * 1000))) {
             FileHandle.standardOutput.write(Data((event.jsonLine + "\n").utf8))
