@@ -76,9 +76,26 @@ public struct InvisibleWatermark: Sendable {
         /// flat areas, stronger on busy ones, at the same PSNR). Off by default: measured, it
         /// costs robustness the mark cannot spare (docs/watermark.md, "Perceptual mask").
         public var perceptualMask = false
+        /// Whether a second, coarse layer (`CoarseWatermarkLayer`: the tile at twice the scale)
+        /// is embedded first, for strong compression and thumbnails. Off by default; detection
+        /// always looks for it. When on, the fine layer's PSNR must leave room for it (see
+        /// `withCoarseLayer`).
+        public var coarseLayer = false
+        /// PSNR of the coarse layer on the half-resolution image, dB (used when `coarseLayer`).
+        public var coarsePSNR: Double = 41.5
 
         /// Defaults.
         public init() {}
+
+        /// Both layers, at a budget measured to keep the whole mark at or above 40 dB: the
+        /// coarse layer at 41.5 dB (half resolution), the fine one at 43 dB down to 42.8.
+        public static var withCoarseLayer: Configuration {
+            var configuration = Configuration()
+            configuration.coarseLayer = true
+            configuration.targetPSNR = 43
+            configuration.minimumPSNR = 42.8
+            return configuration
+        }
     }
 
     /// The parameters in use.
@@ -86,6 +103,9 @@ public struct InvisibleWatermark: Sendable {
     /// The current key's layout first, then the previous keys'.
     private let layouts: [WatermarkLayout]
     private let aligners: [WatermarkAligner]
+    /// The coarse layer's layouts, in the same key order.
+    private let coarseLayouts: [WatermarkLayout]
+    private let coarseAligners: [WatermarkAligner]
 
     /// Smallest image side (pixels) the mark is embedded into or detected in.
     public static let minimumSide = WatermarkLayout.tile
@@ -95,19 +115,26 @@ public struct InvisibleWatermark: Sendable {
     public init(key: WatermarkKey, previousKeys: [WatermarkKey] = [], configuration: Configuration = Configuration()) {
         self.configuration = configuration
         var seen: Set<String> = []
-        layouts = ([key] + previousKeys).filter { seen.insert($0.identifier).inserted }.map(WatermarkLayout.init(key:))
+        let keys = ([key] + previousKeys).filter { seen.insert($0.identifier).inserted }
+        layouts = keys.map { WatermarkLayout(key: $0) }
         aligners = layouts.map(WatermarkAligner.init(layout:))
+        coarseLayouts = keys.map { WatermarkLayout(key: $0, purpose: CoarseWatermarkLayer.layoutPurpose) }
+        coarseAligners = coarseLayouts.map(WatermarkAligner.init(layout:))
     }
 
     /// Identifiers of the keys detection tries, the current one first.
     public var keyIdentifiers: [String] { layouts.map(\.keyIdentifier) }
 
     /// The most payload hypotheses one detection may test: geometry candidates x orientations x
-    /// keys x sync peaks. The chance of a false detection on an unmarked image is at most this
-    /// times 2^-24.
+    /// keys x sync peaks, for each of the three searches (the fine layer, the coarse layer on the
+    /// half image, the coarse layer on the image itself). The chance of a false detection on an
+    /// unmarked image is at most this times 2^-24.
     public var maximumHypotheses: Int {
-        WatermarkGeometry.maximumCandidates * TileOrientation.all.count * layouts.count * Self.syncPeaksTried
+        Self.searches * WatermarkGeometry.maximumCandidates * TileOrientation.all.count * layouts.count * Self.syncPeaksTried
     }
+
+    /// Searches one detection runs: the fine layer, then the coarse layer at half and at full size.
+    static let searches = 3
 
     /// Sync-correlation peaks tried per folded tile and key.
     static let syncPeaksTried = 2
@@ -126,21 +153,50 @@ public struct InvisibleWatermark: Sendable {
             throw ImagingError.invalidArgument(
                 "watermark needs at least \(Self.minimumSide)x\(Self.minimumSide) pixels, got \(image.width)x\(image.height)")
         }
+        let original = image
+        if configuration.coarseLayer, image.width >= CoarseWatermarkLayer.minimumSide,
+           image.height >= CoarseWatermarkLayer.minimumSide {
+            let half = CoarseWatermarkLayer.half(of: image)
+            var marked = half
+            let coarse = WatermarkEmbedder(layout: coarseLayouts[0], targetPSNR: configuration.coarsePSNR,
+                                           minimumPSNR: configuration.coarsePSNR, perceptualMask: false)
+            _ = coarse.embed(into: &marked, payload: payload)
+            CoarseWatermarkLayer.addUpsampledChange(from: half, to: marked, into: &image)
+        }
         let embedder = WatermarkEmbedder(
             layout: layouts[0], targetPSNR: configuration.targetPSNR,
             minimumPSNR: min(configuration.targetPSNR, configuration.minimumPSNR),
             perceptualMask: configuration.perceptualMask)
-        return embedder.embed(into: &image, payload: payload)
+        var outcome = embedder.embed(into: &image, payload: payload)
+        if configuration.coarseLayer { outcome.psnr = WatermarkEmbedder.psnr(image.pixels, original.pixels) }
+        return outcome
     }
 
     /// Looks for a watermark under any of the keys; returns nil when none is found (or the image
-    /// is under 64x64).
+    /// is under 64x64). The fine layer is searched first; then the coarse layer on the image's
+    /// half (the size it was embedded at) and on the image itself (a 0.5x copy).
     public func detect(in image: RGBImage) -> WatermarkDetection? {
         guard image.width >= Self.minimumSide, image.height >= Self.minimumSide else { return nil }
-        var level = (luma: WatermarkResidual.luma(of: image), width: image.width, height: image.height)
-        var depth = 0
+        let luma = (luma: WatermarkResidual.luma(of: image), width: image.width, height: image.height)
         var hypotheses = 0
-        for target in WatermarkGeometry.levels(width: image.width, height: image.height) {
+        if let found = search(luma, layouts: layouts, aligners: aligners, scaleFactor: 1, hypotheses: &hypotheses) {
+            return found
+        }
+        let half = WatermarkResidual.halved(luma.luma, width: luma.width, height: luma.height)
+        if half.width >= Self.minimumSide, half.height >= Self.minimumSide,
+           let found = search(half, layouts: coarseLayouts, aligners: coarseAligners, scaleFactor: 1, hypotheses: &hypotheses) {
+            return found
+        }
+        return search(luma, layouts: coarseLayouts, aligners: coarseAligners, scaleFactor: 0.5, hypotheses: &hypotheses)
+    }
+
+    /// One search over the pyramid of `start` for marks of `layouts`; `scaleFactor` converts the
+    /// found tile's scale into the image's scale against the marked original.
+    private func search(_ start: (luma: [Double], width: Int, height: Int), layouts: [WatermarkLayout],
+                        aligners: [WatermarkAligner], scaleFactor: Double, hypotheses: inout Int) -> WatermarkDetection? {
+        var level = start
+        var depth = 0
+        for target in WatermarkGeometry.levels(width: start.width, height: start.height) {
             while depth < target {
                 level = WatermarkResidual.halved(level.luma, width: level.width, height: level.height)
                 depth += 1
@@ -148,14 +204,19 @@ public struct InvisibleWatermark: Sendable {
             let residual = WatermarkResidual(luma: level.luma, width: level.width, height: level.height)
             for candidate in WatermarkGeometry.candidates(residual: residual, level: depth) {
                 let folded = WatermarkAligner.fold(residual, inverse: candidate.inverse)
-                if let found = decode(folded, candidate: candidate, hypotheses: &hypotheses) { return found }
+                if var found = decode(folded, candidate: candidate, layouts: layouts, aligners: aligners,
+                                      hypotheses: &hypotheses) {
+                    found.scale *= scaleFactor
+                    return found
+                }
             }
         }
         return nil
     }
 
     /// Tries every orientation, key and sync peak on one folded tile.
-    private func decode(_ folded: [Double], candidate: WatermarkGeometry.Candidate, hypotheses: inout Int) -> WatermarkDetection? {
+    private func decode(_ folded: [Double], candidate: WatermarkGeometry.Candidate, layouts: [WatermarkLayout],
+                        aligners: [WatermarkAligner], hypotheses: inout Int) -> WatermarkDetection? {
         for orientation in TileOrientation.all {
             let oriented = orientation.undo(folded)
             for (layout, aligner) in zip(layouts, aligners) {

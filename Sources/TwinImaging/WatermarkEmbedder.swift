@@ -120,16 +120,21 @@ struct WatermarkEmbedder {
 
     private func finish(_ image: inout RGBImage, pixels: [UInt8], steps: Int,
                         check: (passed: Bool, errorRate: Double, simulatedErrorRate: Double)) -> Outcome {
+        let psnr = Self.psnr(pixels, image.pixels)
+        image.pixels = pixels
+        return Outcome(psnr: psnr, steps: steps, verified: check.passed,
+                       errorRate: check.errorRate, simulatedErrorRate: check.simulatedErrorRate)
+    }
+
+    /// PSNR (dB) of `marked` against `original`, both interleaved bytes of one size.
+    static func psnr(_ marked: [UInt8], _ original: [UInt8]) -> Double {
         var squaredError = 0.0
-        for index in 0..<pixels.count {
-            let difference = Double(pixels[index]) - Double(image.pixels[index])
+        for index in 0..<marked.count {
+            let difference = Double(marked[index]) - Double(original[index])
             squaredError += difference * difference
         }
-        image.pixels = pixels
-        let mse = squaredError / Double(pixels.count)
-        return Outcome(
-            psnr: mse == 0 ? .infinity : 10 * log10(255 * 255 / mse), steps: steps, verified: check.passed,
-            errorRate: check.errorRate, simulatedErrorRate: check.simulatedErrorRate)
+        let mse = squaredError / Double(marked.count)
+        return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
     }
 
     /// Mean squared error (per channel) of a mark at `psnr` dB.

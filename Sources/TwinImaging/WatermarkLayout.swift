@@ -33,10 +33,11 @@ struct WatermarkLayout: Sendable {
     /// The identifier of the key the layout was drawn from.
     let keyIdentifier: String
 
-    /// The layout of `key`: the same key always gives the same layout.
-    init(key: WatermarkKey) {
+    /// The layout of `key` drawn for `purpose` (the fine layer's by default; the coarse layer
+    /// draws its own): the same key and purpose always give the same layout.
+    init(key: WatermarkKey, purpose: String = "layout v2") {
         keyIdentifier = key.identifier
-        var random = key.stream(purpose: "layout v2")
+        var random = key.stream(purpose: purpose)
         var order = Array(0..<(Self.cells * Self.cells))
         for index in stride(from: order.count - 1, to: 0, by: -1) {
             order.swapAt(index, random.next(below: index + 1))

@@ -64,8 +64,14 @@ struct WatermarkEmbedCommand: ParsableCommand {
     @Flag(help: "Also draw the visible AI-generated label (before marking).")
     var label = false
 
-    @Option(help: "Target PSNR in dB (default 41).")
-    var psnr: Double = 41
+    @Option(help: "Target PSNR of the fine layer in dB (default 41; 43 with --coarse).")
+    var psnr: Double?
+
+    @Flag(help: "Also embed the coarse layer (for strong compression and thumbnails; docs/watermark.md, \"Coarse layer\").")
+    var coarse = false
+
+    @Option(help: "With --coarse: PSNR of the coarse layer in dB, on the half-size image (default 41.5).")
+    var coarsePSNR: Double?
 
     @Flag(help: "Make the mark's strength follow the picture's texture (the perceptual-mask experiment; the daemon does not use it).")
     var masked = false
@@ -80,8 +86,12 @@ struct WatermarkEmbedCommand: ParsableCommand {
         let markKey = try WatermarkFiles.key(key)
         var image = try WatermarkFiles.read(input).image
         if label { try AILabel().draw(on: &image) }
-        var settings = InvisibleWatermark.Configuration()
-        settings.targetPSNR = psnr
+        var settings = coarse ? InvisibleWatermark.Configuration.withCoarseLayer : InvisibleWatermark.Configuration()
+        if let psnr {
+            settings.targetPSNR = psnr
+            settings.minimumPSNR = min(settings.minimumPSNR, psnr)
+        }
+        if let coarsePSNR { settings.coarsePSNR = coarsePSNR }
         settings.perceptualMask = masked
         let watermark = InvisibleWatermark(key: markKey, configuration: settings)
         let start = DispatchTime.now().uptimeNanoseconds

@@ -25,6 +25,15 @@ struct ConfigTests {
         #expect(config.labelCorner == "bottom-right")
     }
 
+    @Test("watermark.coarse_layer is off by default, parsed as a boolean, and needs a restart")
+    func coarseLayerSwitch() throws {
+        #expect(!DaemonConfig().watermarkCoarseLayer)
+        let on = try DaemonConfig.parse("[watermark]\ncoarse_layer = true\n", baseDirectory: Self.base)
+        #expect(on.watermarkCoarseLayer)
+        #expect(ConfigReloader.restartKeys(DaemonConfig(), on) == ["watermark.coarse_layer"])
+        #expect(throws: ConfigError.self) { try DaemonConfig.parse("[watermark]\ncoarse_layer = 1\n", baseDirectory: Self.base) }
+    }
+
     @Test("relative paths resolve against the config's directory")
     func relativePaths() throws {
         let config = try DaemonConfig.parse("[spool]\ndirectory = \"spool\"\n[ledger]\ndirectory = '/srv/ledger'\n", baseDirectory: Self.base)

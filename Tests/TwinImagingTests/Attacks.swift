@@ -18,6 +18,7 @@ enum Attack: CaseIterable, CustomStringConvertible {
     case pngJPEGPNG
     case mirror, flipVertical, turn90, turn180, turn270, mirrorTurn90JPEG75
     case rotate15, rotateMinus10JPEG75, upscale137JPEG85, upscale2, downscale075, stretch120, squash80, crop4x5
+    case jpeg30, thumbnailHalfJPEG75
 
     var description: String {
         switch self {
@@ -45,6 +46,8 @@ enum Attack: CaseIterable, CustomStringConvertible {
         case .stretch120: "stretch width x1.2"
         case .squash80: "squeeze height x0.8"
         case .crop4x5: "crop to 4:5"
+        case .jpeg30: "JPEG 30"
+        case .thumbnailHalfJPEG75: "thumbnail 0.5x, JPEG 75"
         }
     }
 
@@ -86,6 +89,8 @@ enum Attack: CaseIterable, CustomStringConvertible {
         case .crop4x5:
             let width = image.height * 4 / 5
             return try crop(image, left: (image.width - width) / 2, top: 0, width: width, height: image.height)
+        case .jpeg30: return try jpeg(image, quality: 30)
+        case .thumbnailHalfJPEG75: return try jpeg(try scaled(image, 0.5, 0.5), quality: 75)
         }
     }
 

@@ -192,9 +192,9 @@ def load_images(args):
 class Ours:
     name = "twinrender"
 
-    def __init__(self, binary, work, key, masked=False):
+    def __init__(self, binary, work, key, masked=False, coarse=False, embed_flags=()):
         self.binary, self.work, self.key = binary, work, key
-        self.embed_flags = ["--masked"] if masked else []
+        self.embed_flags = (["--masked"] if masked else []) + (["--coarse"] if coarse else []) + list(embed_flags)
 
     def run(self, *arguments):
         # The watermark commands never call BLAS; one OpenBLAS thread keeps its idle pool from
@@ -349,6 +349,10 @@ def main():
                         help="also count false positives on every attacked copy of every unmarked image (11x the detections)")
     parser.add_argument("--masked", action="store_true",
                         help="embed with --masked (the perceptual-mask experiment), for an A/B against the default")
+    parser.add_argument("--coarse", action="store_true",
+                        help="embed with --coarse (both layers), for an A/B against the default (fine layer only)")
+    parser.add_argument("--embed-flag", action="append",
+                        help="extra flag for `watermark embed` (repeatable, e.g. --embed-flag=--psnr=43)")
     parser.add_argument("--attacks", help="comma-separated subset of the attacks (default: all)")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--out", default=str(ROOT / "scripts/work/watermark-bench"))
@@ -360,7 +364,8 @@ def main():
     key = args.key or str(work / "bench.key")
     if not os.path.exists(key):
         subprocess.run([args.twinrender, "watermark", "keygen", "--out", key], check=True, capture_output=True)
-    ours = Ours(args.twinrender, work, key, masked=args.masked)
+    ours = Ours(args.twinrender, work, key, masked=args.masked, coarse=args.coarse,
+                embed_flags=args.embed_flag or [])
     if args.attacks:
         wanted = [name.strip() for name in args.attacks.split(",")]
         unknown = [name for name in wanted if name not in ATTACKS]

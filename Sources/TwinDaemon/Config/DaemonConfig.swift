@@ -69,6 +69,10 @@ public struct DaemonConfig: Sendable {
     /// `watermark.previous_key_files`: keys retired by a rotation; `verify` still reads marks
     /// made with them (the daemon only embeds with `watermark.key_file`). Default: none.
     public var previousWatermarkKeyFiles: [URL] = []
+    /// `watermark.coarse_layer`: also embed the coarse watermark layer (for strong compression and
+    /// thumbnails, at the cost of the crop + downscale + JPEG chain; docs/watermark.md, "Coarse
+    /// layer"). Detection always looks for it. Default false.
+    public var watermarkCoarseLayer = false
 
     /// `log.directory`: `status.jsonl` and `consent-audit.jsonl`. Default `/var/log/twinrender`.
     public var logDirectory = URL(fileURLWithPath: "/var/log/twinrender")
@@ -160,6 +164,7 @@ public struct DaemonConfig: Sendable {
         }
         config.watermarkKeyFile = try reader.path("watermark.key_file") ?? config.watermarkKeyFile
         config.previousWatermarkKeyFiles = try reader.paths("watermark.previous_key_files") ?? config.previousWatermarkKeyFiles
+        config.watermarkCoarseLayer = try reader.boolean("watermark.coarse_layer") ?? config.watermarkCoarseLayer
         config.logDirectory = try reader.path("log.directory") ?? config.logDirectory
         if let level = try reader.string("log.level") {
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {

@@ -55,6 +55,7 @@ final class ConfigReloader: Sendable {
         if old.c2paCertificateChainFile?.standardizedFileURL.path != new.c2paCertificateChainFile?.standardizedFileURL.path { keys.append("provenance.certificate_chain") }
         if old.c2paTrustAnchorFiles.map(\.standardizedFileURL.path) != new.c2paTrustAnchorFiles.map(\.standardizedFileURL.path) { keys.append("provenance.trust_anchors") }
         if old.previousWatermarkKeyFiles.map(\.standardizedFileURL.path) != new.previousWatermarkKeyFiles.map(\.standardizedFileURL.path) { keys.append("watermark.previous_key_files") }
+        if old.watermarkCoarseLayer != new.watermarkCoarseLayer { keys.append("watermark.coarse_layer") }
         if old.workers != new.workers { keys.append("workers.count") }
         if old.blasThreads != new.blasThreads { keys.append("workers.blas_threads") }
         if old.host != new.host { keys.append("host") }

@@ -18,12 +18,13 @@ public enum WatermarkKeys {
         }
     }
 
-    /// The watermark of `config`: embeds with `watermark.key_file`, reads marks made with it and
-    /// with `watermark.previous_key_files`.
+    /// The watermark of `config`: embeds with `watermark.key_file` (both layers when
+    /// `watermark.coarse_layer`), reads marks made with it and with `watermark.previous_key_files`.
     public static func watermark(config: DaemonConfig) throws -> InvisibleWatermark {
         let current = try WatermarkKey.load(from: config.watermarkKeyFile.path)
         let previous = try config.previousWatermarkKeyFiles.map { try WatermarkKey.load(from: $0.path) }
-        return InvisibleWatermark(key: current, previousKeys: previous)
+        return InvisibleWatermark(key: current, previousKeys: previous,
+                                  configuration: config.watermarkCoarseLayer ? .withCoarseLayer : .init())
     }
 
     /// `--key FILE…` when given (the first is the one embedding would use), else the keys of the
