@@ -1,5 +1,6 @@
 // Role: embeds and detects the 64-bit invisible watermark payload (the ledger key of a delivered
-// image) under the installation's key (and previous keys), through turns, mirrors and linear maps.
+// image) under the installation's key (and previous keys), through turns, mirrors and linear maps;
+// a fine layer always, a coarse one when configured, both searched by every detection.
 // Reference: self-referencing tiled watermarks (Kutter, SPIE 1998) with a keyed sync pattern;
 // docs/watermark.md has the measurements.
 // Failure modes: embedding into an image under `minimumSide` throws `ImagingError.invalidArgument`;
@@ -50,7 +51,9 @@ public struct WatermarkDetection: Sendable, Equatable {
 /// very image (`WatermarkEmbedder`): a few gradient steps at constant PSNR cancel the picture's
 /// interference with the mark, and the result must decode, untouched and after a simulated
 /// JPEG 50, before it is returned (else more steps, and at last a stronger mark, down to
-/// `minimumPSNR`). Deterministic: same image and payload, same bytes.
+/// `minimumPSNR`). Deterministic: same image and payload, same bytes. Optionally a coarse layer
+/// (`Configuration.coarseLayer`, `CoarseWatermarkLayer`: the tile at twice the scale) is embedded
+/// first, for strong compression and 0.5x thumbnails.
 ///
 /// The layout (which cells carry sync and which carry each code bit, and every cell's sign) is
 /// drawn from a secret `WatermarkKey`: without it a mark can be neither read nor embedded.
