@@ -156,7 +156,7 @@ public struct InvisibleWatermark: Sendable {
             throw ImagingError.invalidArgument(
                 "watermark needs at least \(Self.minimumSide)x\(Self.minimumSide) pixels, got \(image.width)x\(image.height)")
         }
-        let original = image
+        let original: RGBImage? = configuration.coarseLayer ? image : nil   // for the two layers' PSNR
         if configuration.coarseLayer, image.width >= CoarseWatermarkLayer.minimumSide,
            image.height >= CoarseWatermarkLayer.minimumSide {
             let half = CoarseWatermarkLayer.half(of: image)
@@ -171,7 +171,7 @@ public struct InvisibleWatermark: Sendable {
             minimumPSNR: min(configuration.targetPSNR, configuration.minimumPSNR),
             perceptualMask: configuration.perceptualMask)
         var outcome = embedder.embed(into: &image, payload: payload)
-        if configuration.coarseLayer { outcome.psnr = WatermarkEmbedder.psnr(image.pixels, original.pixels) }
+        if let original { outcome.psnr = WatermarkEmbedder.psnr(image.pixels, original.pixels) }
         return outcome
     }
 
