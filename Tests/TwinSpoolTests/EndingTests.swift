@@ -87,11 +87,14 @@ import Glibc
     @Test func aDeferredJobKeepsItsPlaceInTheQueue() throws {
         let temp = try TempSpool()
         let spool = try temp.spool()
+        // Arrival times are set outright: a file's fresh mtime can be a fine-grained stamp a
+        // little ahead of the coarse clock `time()` reads, so "now + 1" is not reliably later.
         try temp.drop("first.json", #"{"priority": 5}"#)
+        var earlier = [timespec(tv_sec: time(nil) - 100, tv_nsec: 0), timespec(tv_sec: time(nil) - 100, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, temp.path("incoming", "first.json"), &earlier, 0) == 0)
         let first = try claimOne(spool)
         try temp.drop("second.json", #"{"priority": 5}"#)
-        let soon = time(nil) + 1
-        var later = [timespec(tv_sec: soon, tv_nsec: 0), timespec(tv_sec: soon, tv_nsec: 0)]
+        var later = [timespec(tv_sec: time(nil) - 50, tv_nsec: 0), timespec(tv_sec: time(nil) - 50, tv_nsec: 0)]
         #expect(utimensat(AT_FDCWD, temp.path("incoming", "second.json"), &later, 0) == 0)
         try spool.deferJob(first, code: "c", message: "m", notBefore: temp.clock.now.addingTimeInterval(5))
         #expect(try spool.pending().compactMap(\.id) == ["second"])
