@@ -14,11 +14,12 @@ import TwinLedger
 struct FleetLeaseTests {
     @Test func renewalExtendsTheLease() async throws {
         try await FleetTestDatabase.withDatabase { database, _ in
-            let queue = FleetQueue(database: database, host: "render-1", leaseDuration: .seconds(2))
+            // A 4 s lease, renewed every 1.2 s: each renewal has 2.8 s of slack on a loaded host.
+            let queue = FleetQueue(database: database, host: "render-1", leaseDuration: .seconds(4))
             try await queue.submit(id: "j", spec: jobBytes("j"), priority: 0)
             let claim = try #require(try await queue.claim())
-            for _ in 0..<5 {   // 3 s in all, longer than the lease: alive only because it is renewed
-                try await Task.sleep(for: .milliseconds(600))
+            for _ in 0..<5 {   // 6 s in all, longer than the lease: alive only because it is renewed
+                try await Task.sleep(for: .milliseconds(1200))
                 try await queue.renew(claim)
                 #expect(try await queue.reclaimExpired().isEmpty)
             }
