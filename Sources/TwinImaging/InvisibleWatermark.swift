@@ -128,12 +128,14 @@ public struct InvisibleWatermark: Sendable {
     /// Identifiers of the keys detection tries, the current one first.
     public var keyIdentifiers: [String] { layouts.map(\.keyIdentifier) }
 
-    /// The most payload hypotheses one detection may test: geometry candidates x orientations x
-    /// keys x sync peaks, for each of the three searches (the fine layer, the coarse layer on the
-    /// half image, the coarse layer on the image itself). The chance of a false detection on an
-    /// unmarked image is at most this times 2^-24.
+    /// The most payload hypotheses one detection may test: geometries x orientations x keys x
+    /// sync peaks. The geometries are each search's candidates (the fine layer, the coarse layer
+    /// on the half image, the coarse layer on the image itself), plus a refined copy of each of
+    /// the fine search's lattice candidates (`WatermarkRefinement`). The chance of a false
+    /// detection on an unmarked image is at most this times 2^-24.
     public var maximumHypotheses: Int {
-        Self.searches * WatermarkGeometry.maximumCandidates * TileOrientation.all.count * layouts.count * Self.syncPeaksTried
+        let geometries = Self.searches * WatermarkGeometry.maximumCandidates + (WatermarkGeometry.maximumCandidates - 1)
+        return geometries * TileOrientation.all.count * layouts.count * Self.syncPeaksTried
     }
 
     /// Searches one detection runs: the fine layer, then the coarse layer at half and at full size.
@@ -182,7 +184,7 @@ public struct InvisibleWatermark: Sendable {
         guard image.width >= Self.minimumSide, image.height >= Self.minimumSide else { return nil }
         let luma = (luma: WatermarkResidual.luma(of: image), width: image.width, height: image.height)
         var hypotheses = 0
-        if let found = search(luma, layouts: layouts, aligners: aligners, scaleFactor: 1, hypotheses: &hypotheses) {
+        if let found = search(luma, layouts: layouts, aligners: aligners, scaleFactor: 1, refines: true, hypotheses: &hypotheses) {
             return found
         }
         let half = WatermarkResidual.halved(luma.luma, width: luma.width, height: luma.height)
@@ -194,9 +196,11 @@ public struct InvisibleWatermark: Sendable {
     }
 
     /// One search over the pyramid of `start` for marks of `layouts`; `scaleFactor` converts the
-    /// found tile's scale into the image's scale against the marked original.
+    /// found tile's scale into the image's scale against the marked original. With `refines`, a
+    /// lattice candidate that does not decode is sharpened (`WatermarkRefinement`) and read again.
     private func search(_ start: (luma: [Double], width: Int, height: Int), layouts: [WatermarkLayout],
-                        aligners: [WatermarkAligner], scaleFactor: Double, hypotheses: inout Int) -> WatermarkDetection? {
+                        aligners: [WatermarkAligner], scaleFactor: Double, refines: Bool = false,
+                        hypotheses: inout Int) -> WatermarkDetection? {
         var level = start
         var depth = 0
         for target in WatermarkGeometry.levels(width: start.width, height: start.height) {
@@ -205,13 +209,18 @@ public struct InvisibleWatermark: Sendable {
                 depth += 1
             }
             let residual = WatermarkResidual(luma: level.luma, width: level.width, height: level.height)
-            for candidate in WatermarkGeometry.candidates(residual: residual, level: depth) {
+            func read(at candidate: WatermarkGeometry.Candidate) -> WatermarkDetection? {
                 let folded = WatermarkAligner.fold(residual, inverse: candidate.inverse)
-                if var found = decode(folded, candidate: candidate, layouts: layouts, aligners: aligners,
-                                      hypotheses: &hypotheses) {
-                    found.scale *= scaleFactor
-                    return found
-                }
+                guard var found = decode(folded, candidate: candidate, layouts: layouts, aligners: aligners,
+                                         hypotheses: &hypotheses) else { return nil }
+                found.scale *= scaleFactor
+                return found
+            }
+            for estimate in WatermarkGeometry.candidates(residual: residual, level: depth) {
+                if let found = read(at: estimate) { return found }
+                guard refines, estimate != .identity,
+                      let refined = WatermarkRefinement.refined(estimate, residual: residual, aligners: aligners) else { continue }
+                if let found = read(at: refined) { return found }
             }
         }
         return nil

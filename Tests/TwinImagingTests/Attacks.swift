@@ -19,6 +19,7 @@ enum Attack: CaseIterable, CustomStringConvertible {
     case mirror, flipVertical, turn90, turn180, turn270, mirrorTurn90JPEG75
     case rotate15, rotateMinus10JPEG75, upscale137JPEG85, upscale2, downscale075, stretch120, squash80, crop4x5
     case jpeg30, thumbnailHalfJPEG75
+    case cropScaleJPEG75
 
     var description: String {
         switch self {
@@ -48,6 +49,7 @@ enum Attack: CaseIterable, CustomStringConvertible {
         case .crop4x5: "crop to 4:5"
         case .jpeg30: "JPEG 30"
         case .thumbnailHalfJPEG75: "thumbnail 0.5x, JPEG 75"
+        case .cropScaleJPEG75: "crop 10% per side, scale 0.8, JPEG 75"
         }
     }
 
@@ -91,6 +93,7 @@ enum Attack: CaseIterable, CustomStringConvertible {
             return try crop(image, left: (image.width - width) / 2, top: 0, width: width, height: image.height)
         case .jpeg30: return try jpeg(image, quality: 30)
         case .thumbnailHalfJPEG75: return try jpeg(try scaled(image, 0.5, 0.5), quality: 75)
+        case .cropScaleJPEG75: return try jpeg(try scaled(try crop(image, fraction: 0.1), 0.8, 0.8), quality: 75)
         }
     }
 
