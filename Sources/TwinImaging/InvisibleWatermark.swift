@@ -61,7 +61,8 @@ public struct WatermarkDetection: Sendable, Equatable {
 ///
 /// Detection is blind: it high-passes and whitens the luma (`WatermarkResidual`), finds the tile
 /// lattice in the residual's autocorrelation (which gives scale and rotation), folds the
-/// residual onto one tile for each candidate geometry, undoes each of the eight turns and
+/// residual onto one tile for each candidate geometry (a lattice candidate that does not decode
+/// is sharpened on the sync correlation and read once more, `WatermarkRefinement`), undoes each of the eight turns and
 /// mirrors of the square tile (`TileOrientation`), finds the translation by correlating with
 /// each key's sync pattern, and Viterbi-decodes the code bits. A payload is reported only if
 /// its CRC checks; each (geometry, orientation, key, translation) tried is one hypothesis, and
