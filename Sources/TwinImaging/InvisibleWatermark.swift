@@ -62,9 +62,9 @@ public struct WatermarkDetection: Sendable, Equatable {
 /// Detection is blind: it high-passes and whitens the luma (`WatermarkResidual`), finds the tile
 /// lattice in the residual's autocorrelation (which gives scale and rotation), folds the
 /// residual onto one tile for each candidate geometry (a lattice candidate that does not decode
-/// is sharpened on the sync correlation and read once more, `WatermarkRefinement`), undoes each of the eight turns and
-/// mirrors of the square tile (`TileOrientation`), finds the translation by correlating with
-/// each key's sync pattern, and Viterbi-decodes the code bits. A payload is reported only if
+/// is sharpened on the sync correlation and read once more, `WatermarkRefinement`), undoes each
+/// of the eight turns and mirrors of the square tile (`TileOrientation`), finds the translation
+/// by correlating with each key's sync pattern, and Viterbi-decodes the code bits. A payload is reported only if
 /// its CRC checks; each (geometry, orientation, key, translation) tried is one hypothesis, and
 /// the chance of a false detection on an unmarked image is at most hypotheses / 2^24
 /// (`maximumHypotheses` bounds it).
@@ -228,7 +228,7 @@ public struct InvisibleWatermark: Sendable {
     }
 
     /// Tries every orientation, key and sync peak on one folded tile.
-    private func decode(_ folded: [Double], candidate: WatermarkGeometry.Candidate, layouts: [WatermarkLayout],
+    func decode(_ folded: [Double], candidate: WatermarkGeometry.Candidate, layouts: [WatermarkLayout],
                         aligners: [WatermarkAligner], hypotheses: inout Int) -> WatermarkDetection? {
         for orientation in TileOrientation.all {
             let oriented = orientation.undo(folded)

@@ -24,18 +24,13 @@ import TwinBase
         WatermarkResidual(luma: WatermarkResidual.luma(of: image), width: image.width, height: image.height)
     }
 
-    /// Whether the payload decodes at `candidate` (any orientation, the best two sync peaks).
+    /// Whether the detector's own read at `candidate` (every orientation, its sync peaks) finds
+    /// `payload`.
     private func decodes(_ residual: WatermarkResidual, at candidate: WatermarkGeometry.Candidate, payload: UInt64) -> Bool {
-        let aligner = WatermarkAligner(layout: layout)
+        var hypotheses = 0
         let folded = WatermarkAligner.fold(residual, inverse: candidate.inverse)
-        for orientation in TileOrientation.all {
-            let oriented = orientation.undo(folded)
-            for shift in aligner.syncPeaks(oriented, count: 2) {
-                let cells = layout.cellEstimates(folded: aligner.align(oriented, by: shift.offset))
-                if PayloadCode.decode(soft: layout.softBits(cellEstimates: cells)) == payload { return true }
-            }
-        }
-        return false
+        return watermark.decode(folded, candidate: candidate, layouts: [layout], aligners: [WatermarkAligner(layout: layout)],
+                                hypotheses: &hypotheses)?.payload == payload
     }
 
     @Test func aScaleEstimateThatIsOffIsPulledBackToTheCopysScale() throws {
