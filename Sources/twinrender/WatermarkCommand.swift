@@ -64,7 +64,7 @@ struct WatermarkEmbedCommand: ParsableCommand {
     @Flag(help: "Also draw the visible AI-generated label (before marking).")
     var label = false
 
-    @Option(help: "Target PSNR of the fine layer in dB (default 41; 43 with --coarse).")
+    @Option(help: "Target PSNR of the fine layer in dB (default 40.5; 43 with --coarse).")
     var psnr: Double?
 
     @Flag(help: "Also embed the coarse layer (for strong compression and thumbnails; docs/watermark.md, \"Coarse layer\").")

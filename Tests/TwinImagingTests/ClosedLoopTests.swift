@@ -128,6 +128,7 @@ import TwinBase
         for (name, original) in try HardRenders.all() {
             for minimum in [40.2, 40.6] {
                 var settings = InvisibleWatermark.Configuration()
+                settings.targetPSNR = 41
                 settings.minimumPSNR = minimum
                 var image = original
                 let outcome = try InvisibleWatermark(key: .test, configuration: settings).embedReportingOutcome(into: &image, payload: payloads[2])
