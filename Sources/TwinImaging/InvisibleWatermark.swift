@@ -231,7 +231,7 @@ public struct InvisibleWatermark: Sendable {
 
     /// Tries every orientation, key and sync peak on one folded tile.
     func decode(_ folded: [Double], candidate: WatermarkGeometry.Candidate, layouts: [WatermarkLayout],
-                        aligners: [WatermarkAligner], hypotheses: inout Int) -> WatermarkDetection? {
+                aligners: [WatermarkAligner], hypotheses: inout Int) -> WatermarkDetection? {
         for orientation in TileOrientation.all {
             let oriented = orientation.undo(folded)
             for (layout, aligner) in zip(layouts, aligners) {

@@ -118,19 +118,19 @@ private struct Autocorrelation {
     let values: [Double]
 
     init(residual: WatermarkResidual, window: Int) {
-        let width = min(window, residual.width), height = min(window, residual.height)
+        let central = residual.central(window)
+        let width = central.width, height = central.height
         windowSide = min(width, height)
-        let left = (residual.width - width) / 2, top = (residual.height - height) / 2
         var size = 2
         while size < 2 * max(width, height) { size *= 2 }
         self.size = size
         var mean = 0.0
-        for y in 0..<height { for x in 0..<width { mean += residual.values[(top + y) * residual.width + left + x] } }
+        for value in central.values { mean += value }
         mean /= Double(width * height)
         var real = [Double](repeating: 0, count: size * size)
         var imaginary = [Double](repeating: 0, count: size * size)
         for y in 0..<height {
-            for x in 0..<width { real[y * size + x] = residual.values[(top + y) * residual.width + left + x] - mean }
+            for x in 0..<width { real[y * size + x] = central.values[y * width + x] - mean }
         }
         let fft = FFT2D(size: size)
         fft.transform(real: &real, imaginary: &imaginary, inverse: false, nonZeroRows: height)

@@ -26,7 +26,7 @@ enum WatermarkRefinement {
     /// nil when that peak is under `minimumScore` or nothing nearby beats it.
     static func refined(_ candidate: WatermarkGeometry.Candidate, residual: WatermarkResidual,
                         aligners: [WatermarkAligner]) -> WatermarkGeometry.Candidate? {
-        let window = centralWindow(of: residual)
+        let window = residual.central(Self.window)
         let folded = WatermarkAligner.fold(window, inverse: candidate.inverse)
         var orientation = TileOrientation.all[0], aligner = aligners[0], bestScore = -Double.infinity
         for trial in TileOrientation.all {
@@ -53,17 +53,5 @@ enum WatermarkRefinement {
             }
         }
         return improved ? best : nil
-    }
-
-    /// The central `window` x `window` pixels of `residual` (all of it when smaller).
-    private static func centralWindow(of residual: WatermarkResidual) -> WatermarkResidual {
-        let width = min(window, residual.width), height = min(window, residual.height)
-        guard width < residual.width || height < residual.height else { return residual }
-        let left = (residual.width - width) / 2, top = (residual.height - height) / 2
-        var values = [Double](repeating: 0, count: width * height)
-        for y in 0..<height {
-            for x in 0..<width { values[y * width + x] = residual.values[(top + y) * residual.width + left + x] }
-        }
-        return WatermarkResidual(width: width, height: height, values: values)
     }
 }

@@ -51,6 +51,19 @@ struct WatermarkResidual {
         self.values = values
     }
 
+    /// The central `side` x `side` values (each dimension capped at the residual's own; the
+    /// residual itself when it is no larger).
+    func central(_ side: Int) -> WatermarkResidual {
+        let windowWidth = min(side, width), windowHeight = min(side, height)
+        guard windowWidth < width || windowHeight < height else { return self }
+        let left = (width - windowWidth) / 2, top = (height - windowHeight) / 2
+        var window = [Double](repeating: 0, count: windowWidth * windowHeight)
+        for y in 0..<windowHeight {
+            for x in 0..<windowWidth { window[y * windowWidth + x] = values[(top + y) * width + left + x] }
+        }
+        return WatermarkResidual(width: windowWidth, height: windowHeight, values: window)
+    }
+
     /// `luma` box-averaged over 2x2 pixels (an odd last row or column is dropped): one pyramid
     /// level down.
     static func halved(_ luma: [Double], width: Int, height: Int) -> (luma: [Double], width: Int, height: Int) {
